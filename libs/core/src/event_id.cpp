@@ -1,0 +1,97 @@
+#include "plumb/core/event_id.hpp"
+
+#include <random>
+
+namespace plumb::core {
+namespace {
+
+// Uniqueness, not secrecy, is what event ids need: a per-thread generator seeded from the OS.
+std::uint64_t random_u64() {
+  thread_local std::mt19937_64 engine{[] {
+    std::random_device device;
+    return (std::uint64_t{device()} << 32) ^ device();
+  }()};
+  return engine();
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+constexpr bool is_dash_position(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+}  // namespace
+
+event_id event_id::generate(time_point received) {
+  event_id id;
+  const auto ms = static_cast<std::uint64_t>(core::unix_ms(received));
+  for (int i = 0; i < 6; ++i) {
+    id.bytes_[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  }
+  const std::uint64_t a = random_u64();
+  const std::uint64_t b = random_u64();
+  for (std::size_t i = 6; i < 16; ++i) {
+    id.bytes_[i] = static_cast<std::uint8_t>((i < 8 ? a : b) >> (8 * (i % 8)));
+  }
+  id.bytes_[6] = static_cast<std::uint8_t>(0x70 | (id.bytes_[6] & 0x0F));  // version 7
+  id.bytes_[8] = static_cast<std::uint8_t>(0x80 | (id.bytes_[8] & 0x3F));  // RFC 9562 variant
+  return id;
+}
+
+std::optional<event_id> event_id::parse(std::string_view text) {
+  if (text.size() != 36) {
+    return std::nullopt;
+  }
+  event_id id;
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    if (is_dash_position(i)) {
+      if (text[i] != '-') {
+        return std::nullopt;
+      }
+      ++i;
+      continue;
+    }
+    const int hi = hex_value(text[i]);
+    const int lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0 || is_dash_position(i + 1)) {
+      return std::nullopt;
+    }
+    id.bytes_[byte++] = static_cast<std::uint8_t>(hi * 16 + lo);
+    i += 2;
+  }
+  return id;
+}
+
+std::string event_id::to_string() const {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < bytes_.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      out.push_back('-');
+    }
+    out.push_back(digits[bytes_[i] >> 4]);
+    out.push_back(digits[bytes_[i] & 0x0F]);
+  }
+  return out;
+}
+
+std::int64_t event_id::unix_ms() const {
+  std::uint64_t ms = 0;
+  for (std::size_t i = 0; i < 6; ++i) {
+    ms = (ms << 8) | bytes_[i];
+  }
+  return static_cast<std::int64_t>(ms);
+}
+
+}  // namespace plumb::core

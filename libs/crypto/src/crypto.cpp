@@ -1,0 +1,80 @@
+#include "plumb/crypto/crypto.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sodium.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace plumb::crypto {
+namespace {
+
+void ensure_sodium() {
+  static const int ready = sodium_init();
+  if (ready < 0) {
+    throw std::runtime_error("libsodium failed to initialise");
+  }
+}
+
+}  // namespace
+
+sha256_digest sha256(std::initializer_list<std::string_view> parts) {
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                   &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 initialisation failed");
+  }
+  for (const auto part : parts) {
+    if (EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) {
+      throw std::runtime_error("SHA-256 update failed");
+    }
+  }
+  sha256_digest digest{};
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), digest.data(), &length) != 1 || length != digest.size()) {
+    throw std::runtime_error("SHA-256 finalisation failed");
+  }
+  return digest;
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    throw std::runtime_error("the CSPRNG failed to produce random bytes");
+  }
+  return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 0x0F]);
+  }
+  return out;
+}
+
+std::string hash_password(std::string_view password) {
+  ensure_sodium();
+  char encoded[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(encoded, password.data(), password.size(),
+                        crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    throw std::runtime_error("argon2id hashing ran out of memory");
+  }
+  return encoded;
+}
+
+bool verify_password(std::string_view encoded_hash, std::string_view password) {
+  ensure_sodium();
+  if (encoded_hash.size() >= crypto_pwhash_STRBYTES) {
+    return false;
+  }
+  const std::string terminated(encoded_hash);
+  return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
+}
+
+}  // namespace plumb::crypto

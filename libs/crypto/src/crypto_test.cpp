@@ -1,0 +1,26 @@
+#include "plumb/crypto/crypto.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace plumb::crypto;
+
+TEST_CASE("sha256 matches the FIPS 180-2 test vector and concatenates parts") {
+  CHECK(to_hex(sha256({"abc"})) ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256({"a", "bc"}) == sha256({"abc"}));
+}
+
+TEST_CASE("random bytes have the requested length and differ") {
+  const auto a = random_bytes(32);
+  const auto b = random_bytes(32);
+  CHECK(a.size() == 32);
+  CHECK(a != b);
+}
+
+TEST_CASE("argon2id password hashes verify only the right password") {
+  const auto hash = hash_password("correct horse battery staple");
+  CHECK(hash.rfind("$argon2id$", 0) == 0);
+  CHECK(verify_password(hash, "correct horse battery staple"));
+  CHECK_FALSE(verify_password(hash, "correct horse battery stapler"));
+  CHECK_FALSE(verify_password("not a hash", "x"));
+}

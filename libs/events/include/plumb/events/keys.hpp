@@ -1,0 +1,33 @@
+#pragma once
+// Every Redis key Plumb uses, in one place. All keys share a prefix (tests get their own).
+// The prefix should carry a Redis Cluster hash tag (e.g. "{plumb}:") when keys must share a slot.
+
+#include <string>
+#include <string_view>
+
+namespace plumb::events {
+
+class keys {
+ public:
+  explicit keys(std::string prefix = "plumb:") : prefix_(std::move(prefix)) {}
+
+  // The ingest stream collectors append to and workers consume.
+  std::string events_stream() const { return prefix_ + "events"; }
+  // Entries that failed processing repeatedly, with their error.
+  std::string dead_letter_stream() const { return prefix_ + "events:dead"; }
+  // Hash: registered domain -> site descriptor JSON; published by plumbctl / the dashboard.
+  std::string site_map() const { return prefix_ + "sites"; }
+  // String: 32 random bytes for one UTC day ("2026-11-21"); expires after the next day ends.
+  std::string daily_salt(std::string_view utc_date) const {
+    return prefix_ + "salt:" + std::string(utc_date);
+  }
+  const std::string& prefix() const { return prefix_; }
+
+  // Consumer group all workers join.
+  static constexpr std::string_view worker_group = "plumb-workers";
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace plumb::events

@@ -1,0 +1,170 @@
+#include "plumb/events/stream_entry.hpp"
+
+#include <charconv>
+#include <string_view>
+
+namespace plumb::events {
+namespace {
+
+template <class Int>
+std::optional<Int> parse_int(std::string_view text) {
+  Int value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string hex64(std::uint64_t v) {
+  char buffer[17];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v, 16);
+  return std::string(buffer, end);
+}
+
+std::optional<std::uint64_t> parse_hex64(std::string_view text) {
+  if (text.empty() || text.size() > 16) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  if (ec != std::errc{} || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+plumb::unexpected<decode_error> fail(std::string field, std::string message) {
+  return plumb::unexpected(decode_error{std::move(field), std::move(message)});
+}
+
+}  // namespace
+
+fields encode(const event& e) {
+  fields out;
+  out.reserve(16);
+  out.emplace_back("v", std::to_string(stream_entry_version));
+  out.emplace_back("id", e.id.to_string());
+  out.emplace_back("ts", std::to_string(e.received_ms));
+  out.emplace_back("site", std::to_string(e.site_id));
+  out.emplace_back("n", e.name);
+  out.emplace_back("u", e.url);
+  out.emplace_back("vh", hex64(e.visitor_hash));
+  out.emplace_back("pvh", hex64(e.previous_visitor_hash));
+  if (!e.referrer.empty()) {
+    out.emplace_back("r", e.referrer);
+  }
+  if (e.screen_width) {
+    out.emplace_back("w", std::to_string(*e.screen_width));
+  }
+  if (e.hash_mode) {
+    out.emplace_back("h", "1");
+  }
+  if (!e.interactive) {
+    out.emplace_back("i", "0");
+  }
+  if (!e.props_json.empty()) {
+    out.emplace_back("p", e.props_json);
+  }
+  if (e.revenue) {
+    out.emplace_back("rc", e.revenue->currency);
+    out.emplace_back("ra", e.revenue->amount);
+  }
+  if (!e.country.empty()) {
+    out.emplace_back("cc", e.country);
+  }
+  if (!e.user_agent.empty()) {
+    out.emplace_back("ua", e.user_agent);
+  }
+  return out;
+}
+
+expected<event, decode_error> decode(const fields& entry) {
+  auto get = [&entry](std::string_view name) -> const std::string* {
+    for (const auto& [key, value] : entry) {
+      if (key == name) {
+        return &value;
+      }
+    }
+    return nullptr;
+  };
+
+  const auto* version = get("v");
+  if (version == nullptr || *version != std::to_string(stream_entry_version)) {
+    return fail("v", "unsupported stream entry version");
+  }
+  event e;
+  const auto* id = get("id");
+  const auto parsed_id = id != nullptr ? core::event_id::parse(*id) : std::nullopt;
+  if (!parsed_id) {
+    return fail("id", "missing or malformed event id");
+  }
+  e.id = *parsed_id;
+  const auto* ts = get("ts");
+  const auto received = ts != nullptr ? parse_int<std::int64_t>(*ts) : std::nullopt;
+  if (!received || *received != e.id.unix_ms()) {
+    return fail("ts", "missing receive time, or it disagrees with the event id");
+  }
+  e.received_ms = *received;
+  const auto* site = get("site");
+  const auto site_id = site != nullptr ? parse_int<std::int64_t>(*site) : std::nullopt;
+  if (!site_id || *site_id <= 0) {
+    return fail("site", "missing or malformed site id");
+  }
+  e.site_id = *site_id;
+  const auto* name = get("n");
+  const auto* url = get("u");
+  if (name == nullptr || name->empty()) {
+    return fail("n", "missing event name");
+  }
+  if (url == nullptr || url->empty()) {
+    return fail("u", "missing url");
+  }
+  e.name = *name;
+  e.url = *url;
+  const auto* vh = get("vh");
+  const auto* pvh = get("pvh");
+  const auto visitor = vh != nullptr ? parse_hex64(*vh) : std::nullopt;
+  const auto previous = pvh != nullptr ? parse_hex64(*pvh) : std::nullopt;
+  if (!visitor || !previous) {
+    return fail("vh", "missing or malformed visitor hash");
+  }
+  e.visitor_hash = *visitor;
+  e.previous_visitor_hash = *previous;
+  if (const auto* r = get("r")) {
+    e.referrer = *r;
+  }
+  if (const auto* w = get("w")) {
+    const auto width = parse_int<std::int32_t>(*w);
+    if (!width || *width < 0) {
+      return fail("w", "malformed screen width");
+    }
+    e.screen_width = *width;
+  }
+  if (const auto* h = get("h")) {
+    e.hash_mode = *h == "1";
+  }
+  if (const auto* i = get("i")) {
+    e.interactive = *i != "0";
+  }
+  if (const auto* p = get("p")) {
+    e.props_json = *p;
+  }
+  const auto* rc = get("rc");
+  const auto* ra = get("ra");
+  if ((rc == nullptr) != (ra == nullptr)) {
+    return fail("rc", "revenue needs both currency and amount");
+  }
+  if (rc != nullptr) {
+    e.revenue = revenue{*rc, *ra};
+  }
+  if (const auto* cc = get("cc")) {
+    e.country = *cc;
+  }
+  if (const auto* ua = get("ua")) {
+    e.user_agent = *ua;
+  }
+  return e;
+}
+
+}  // namespace plumb::events

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plumb/http/message.hpp"
+
+namespace plumb::http {
+
+// Where a handler runs. I/O threads must never block: handlers that talk to PostgreSQL or do other
+// blocking work are registered as `blocking` and run on the server's separate blocking pool.
+enum class dispatch { io, blocking };
+
+struct route {
+  verb method;
+  std::string path;  // exact match, or a prefix when it ends in '*' (e.g. "/static/*")
+  handler fn;
+  dispatch where = dispatch::io;
+};
+
+// Maps (method, path) to a handler. Unknown path -> 404; known path, other method -> 405 with an
+// Allow header; HEAD falls back to the GET handler with the body dropped.
+class router {
+ public:
+  router& add(verb method, std::string path, handler fn, dispatch where = dispatch::io);
+  // The route for this request, or nullptr (then `fallback_response` gives the 404/405).
+  const route* match(const request& req) const;
+  response fallback_response(const request& req) const;
+
+ private:
+  std::vector<route> routes_;
+};
+
+}  // namespace plumb::http

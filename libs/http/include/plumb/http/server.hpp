@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "plumb/http/router.hpp"
+
+namespace plumb::http {
+
+struct server_options {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: the OS picks a free port; read it back with server::port()
+  unsigned io_threads = 1;
+  unsigned blocking_threads = 4;
+  // Limits on everything a client sends; over them the client gets 413 / 431 / a closed socket.
+  std::size_t body_limit = 16 * 1024;
+  std::size_t header_limit = 8 * 1024;
+  // A request must arrive whole within this time (closes slowloris connections).
+  std::chrono::milliseconds request_timeout{10'000};
+  // A keep-alive connection with no new request for this long is closed.
+  std::chrono::milliseconds idle_timeout{30'000};
+  // Headers added to every response (e.g. CORS or security headers).
+  std::vector<header> default_headers;
+  // Called (from any thread) when a handler throws; the client gets a 500 JSON error.
+  std::function<void(std::string_view what)> on_handler_error;
+};
+
+// Beast HTTP/1.1 server: a strand per connection, timeouts on every read and write, a fresh
+// parser per request with body and header limits, keep-alive, pipelined requests answered in order.
+class server {
+ public:
+  server(server_options options, router routes);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and starts accepting on the I/O threads; throws std::system_error when it cannot bind.
+  void start();
+  // The bound port (valid after start()).
+  std::uint16_t port() const;
+  // Stops accepting, lets in-flight requests finish (up to `grace`), then joins every thread.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{5'000});
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace plumb::http

@@ -1,0 +1,379 @@
+// The whole server over loopback: threads, timeouts, blocking dispatch and graceful stop. Limit
+// cases of the connection itself are covered without a network in session_test.cpp.
+#include "plumb/http/server.hpp"
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using plumb::http::dispatch;
+using plumb::http::request;
+using plumb::http::response;
+using plumb::http::router;
+using plumb::http::server;
+using plumb::http::server_options;
+using plumb::http::verb;
+using namespace std::chrono_literals;
+
+// Only stops a broken test from hanging: every read that should succeed or see the server close
+// does so long before this; a test that hits it fails on beast::error::timeout.
+constexpr std::chrono::seconds hang_guard{20};
+
+// A small synchronous-looking HTTP client over loopback.
+class client {
+ public:
+  explicit client(std::uint16_t port) {
+    stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+
+  void send(std::string_view raw) { net::write(stream_.socket(), net::buffer(raw)); }
+
+  // Reads the next response into `res`; returns the read's error (eof, reset, timeout...).
+  beast::error_code read(bhttp::response<bhttp::string_body>& res, bool head = false) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.skip(head);
+    beast::error_code result;
+    stream_.expires_after(hang_guard);
+    bhttp::async_read(stream_, buffer_, parser,
+                      [&](beast::error_code ec, std::size_t) { result = ec; });
+    ioc_.run();
+    ioc_.restart();
+    if (!result) {
+      res = parser.release();
+    }
+    return result;
+  }
+
+  // Waits until the server closes the connection; returns how the read ended.
+  beast::error_code wait_closed() {
+    bhttp::response<bhttp::string_body> ignored;
+    beast::error_code ec;
+    do {
+      ec = read(ignored);
+    } while (!ec);
+    return ec;
+  }
+
+ private:
+  net::io_context ioc_;
+  beast::tcp_stream stream_{ioc_};
+  beast::flat_buffer buffer_;
+};
+
+bool closed_by_server(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset;
+}
+
+std::string field(const bhttp::response<bhttp::string_body>& res, std::string_view name) {
+  auto it = res.find(name);
+  return it == res.end() ? "<none>" : std::string(it->value());
+}
+
+}  // namespace
+
+TEST_CASE("server binds port 0, answers and reports the peer address", "[server]") {
+  std::mutex mutex;
+  std::string peer;
+  router r;
+  r.add(verb::get, "/hello", [&](const request& req) {
+    const std::lock_guard lock(mutex);
+    peer = req.peer_address;
+    return response::json(200, R"({"hello":"world"})");
+  });
+  server s({}, std::move(r));
+  s.start();
+  REQUIRE(s.port() != 0);
+
+  client c(s.port());
+  c.send("GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  bhttp::response<bhttp::string_body> res;
+  REQUIRE_FALSE(c.read(res));
+  CHECK(res.result_int() == 200);
+  CHECK(res.body() == R"({"hello":"world"})");
+  CHECK(field(res, "Server") == "plumb");
+  {
+    const std::lock_guard lock(mutex);
+    CHECK(peer == "127.0.0.1");
+  }
+
+  c.send("HEAD /hello HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  REQUIRE_FALSE(c.read(res, true));
+  CHECK(field(res, "Content-Length") == "17");
+  CHECK(res.body().empty());
+  s.stop();
+}
+
+TEST_CASE("server runs blocking handlers off the I/O thread and keeps order", "[server]") {
+  std::atomic<std::thread::id> io_thread;
+  std::atomic<std::thread::id> blocking_thread;
+  router r;
+  r.add(verb::get, "/io", [&](const request&) {
+    io_thread = std::this_thread::get_id();
+    return response::text(200, "io");
+  });
+  r.add(
+      verb::get, "/blocking",
+      [&](const request&) {
+        blocking_thread = std::this_thread::get_id();
+        std::this_thread::sleep_for(50ms);  // so a reordering bug would show
+        return response::text(200, "blocking");
+      },
+      dispatch::blocking);
+  server_options options;
+  options.io_threads = 1;
+  options.blocking_threads = 2;
+  server s(options, std::move(r));
+  s.start();
+
+  client c(s.port());
+  // Pipelined: the slow blocking request first, the fast io one right behind it.
+  c.send("GET /blocking HTTP/1.1\r\nHost: h\r\n\r\nGET /io HTTP/1.1\r\nHost: h\r\n\r\n");
+  bhttp::response<bhttp::string_body> first;
+  bhttp::response<bhttp::string_body> second;
+  REQUIRE_FALSE(c.read(first));
+  REQUIRE_FALSE(c.read(second));
+  CHECK(first.body() == "blocking");
+  CHECK(second.body() == "io");
+
+  CHECK(io_thread.load() != std::thread::id{});
+  CHECK(blocking_thread.load() != std::thread::id{});
+  CHECK(io_thread.load() != blocking_thread.load());
+  CHECK(io_thread.load() != std::this_thread::get_id());
+  CHECK(blocking_thread.load() != std::this_thread::get_id());
+}
+
+TEST_CASE("server answers 500 and reports when a handler throws", "[server]") {
+  std::mutex mutex;
+  std::vector<std::string> reported;
+  server_options options;
+  options.on_handler_error = [&](std::string_view what) {
+    const std::lock_guard lock(mutex);
+    reported.emplace_back(what);
+  };
+  router r;
+  r.add(verb::post, "/io", [](const request&) -> response { throw std::runtime_error("io boom"); });
+  r.add(
+      verb::post, "/blocking",
+      [](const request&) -> response { throw std::logic_error("blocking boom"); },
+      dispatch::blocking);
+  server s(options, std::move(r));
+  s.start();
+
+  client c(s.port());
+  bhttp::response<bhttp::string_body> res;
+  for (const char* path : {"/io", "/blocking"}) {
+    c.send(std::string("POST ") + path + " HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE_FALSE(c.read(res));
+    CHECK(res.result_int() == 500);
+    CHECK(res.body() == R"({"errors":{"server":"internal error"}})");
+    CHECK(res.keep_alive());
+  }
+  s.stop();
+  const std::lock_guard lock(mutex);
+  CHECK(reported == std::vector<std::string>{"io boom", "blocking boom"});
+}
+
+TEST_CASE("server adds default headers to every response", "[server]") {
+  server_options options;
+  options.default_headers = {{"X-Content-Type-Options", "nosniff"}};
+  router r;
+  r.add(verb::get, "/x", [](const request&) { return response::text(200, "x"); });
+  server s(options, std::move(r));
+  s.start();
+  client c(s.port());
+  bhttp::response<bhttp::string_body> res;
+  for (const char* target : {"/x", "/missing"}) {
+    c.send(std::string("GET ") + target + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    REQUIRE_FALSE(c.read(res));
+    CHECK(field(res, "X-Content-Type-Options") == "nosniff");
+  }
+  CHECK(res.result_int() == 404);
+}
+
+TEST_CASE("server stop lets an in-flight blocking request finish", "[server]") {
+  std::promise<void> started;
+  router r;
+  r.add(
+      verb::get, "/slow",
+      [&](const request&) {
+        started.set_value();
+        std::this_thread::sleep_for(300ms);
+        return response::text(200, "done");
+      },
+      dispatch::blocking);
+  server s({}, std::move(r));
+  s.start();
+  const std::uint16_t port = s.port();
+
+  client c(port);
+  c.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+  started.get_future().wait();
+  std::thread stopper([&] { s.stop(10s); });
+
+  bhttp::response<bhttp::string_body> res;
+  const beast::error_code ec = c.read(res);
+  stopper.join();
+  REQUIRE_FALSE(ec);
+  CHECK(res.result_int() == 200);
+  CHECK(res.body() == "done");
+  CHECK(closed_by_server(c.wait_closed()));
+  CHECK_THROWS(client(port));  // no longer accepting
+
+  s.stop();  // a second stop is a no-op
+}
+
+TEST_CASE("server stop closes idle keep-alive connections", "[server]") {
+  router r;
+  r.add(verb::get, "/x", [](const request&) { return response::text(200, "x"); });
+  server s({}, std::move(r));
+  s.start();
+  client c(s.port());
+  c.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  bhttp::response<bhttp::string_body> res;
+  REQUIRE_FALSE(c.read(res));
+  CHECK(res.keep_alive());
+  s.stop();
+  CHECK(closed_by_server(c.wait_closed()));
+}
+
+TEST_CASE("server closes a request that does not arrive within request_timeout", "[server]") {
+  server_options options;
+  options.request_timeout = 200ms;
+  options.idle_timeout = 60s;  // longer than hang_guard: only request_timeout can close
+  router r;
+  r.add(verb::get, "/x", [](const request&) { return response::text(200, "x"); });
+  server s(options, std::move(r));
+  s.start();
+  client c(s.port());
+  c.send("GET /x HTTP/1.1\r\nHost: h\r\nX-Slow: ");  // a slowloris client never finishes
+  CHECK(closed_by_server(c.wait_closed()));
+}
+
+TEST_CASE("server closes a keep-alive connection idle for idle_timeout", "[server]") {
+  server_options options;
+  options.idle_timeout = 200ms;
+  options.request_timeout = 60s;  // longer than hang_guard: only idle_timeout can close
+  router r;
+  r.add(verb::get, "/x", [](const request&) { return response::text(200, "x"); });
+  server s(options, std::move(r));
+  s.start();
+
+  client never_sends(s.port());
+  CHECK(closed_by_server(never_sends.wait_closed()));
+
+  client c(s.port());
+  c.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  bhttp::response<bhttp::string_body> res;
+  REQUIRE_FALSE(c.read(res));
+  CHECK(res.keep_alive());
+  CHECK(closed_by_server(c.wait_closed()));
+}
+
+TEST_CASE("server 413 reaches a client that already sent its whole body", "[server]") {
+  server_options options;
+  options.body_limit = 1024;
+  router r;
+  r.add(verb::post, "/x", [](const request& req) { return response::text(200, req.body); });
+  server s(options, std::move(r));
+  s.start();
+  client c(s.port());
+  const std::string body(std::size_t{8} * 1024, 'b');
+  c.send("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body);
+  bhttp::response<bhttp::string_body> res;
+  REQUIRE_FALSE(c.read(res));
+  CHECK(res.result_int() == 413);
+  CHECK(res.body() == R"({"errors":{"body":"request body exceeds 1024 bytes"}})");
+  CHECK_FALSE(res.keep_alive());
+  CHECK(closed_by_server(c.wait_closed()));
+}
+
+TEST_CASE("server start reports bind failures and bad options", "[server]") {
+  server first({}, router{});
+  first.start();
+
+  server_options same_port;
+  same_port.port = first.port();
+  server second(same_port, router{});
+  CHECK_THROWS_AS(second.start(), std::system_error);
+
+  server_options bad_address;
+  bad_address.address = "not-an-address";
+  server third(bad_address, router{});
+  CHECK_THROWS_AS(third.start(), std::system_error);
+
+  server_options bad_header;
+  bad_header.default_headers = {{"X-Bad", "a\r\nb"}};
+  server fourth(bad_header, router{});
+  CHECK_THROWS_AS(fourth.start(), std::invalid_argument);
+
+  CHECK_THROWS_AS(first.start(), std::logic_error);
+  first.stop();
+  first.stop();
+}
+
+TEST_CASE("server destructor stops a running server, stop without start is fine", "[server]") {
+  { server never_started({}, router{}); }
+  {
+    server never_started({}, router{});
+    never_started.stop();
+  }
+  {
+    server running({}, router{});
+    running.start();
+  }
+  SUCCEED();
+}
+
+TEST_CASE("server with several I/O threads serves concurrent connections", "[server]") {
+  constexpr int clients = 4;
+  constexpr int requests_each = 5;
+  server_options options;
+  options.io_threads = 2;
+  router r;
+  r.add(verb::post, "/echo", [](const request& req) { return response::text(200, req.body); });
+  r.add(
+      verb::post, "/echo-blocking",
+      [](const request& req) { return response::text(200, req.body); }, dispatch::blocking);
+  server s(options, std::move(r));
+  s.start();
+
+  std::vector<std::future<int>> done;
+  for (int i = 0; i < clients; ++i) {
+    done.push_back(std::async(std::launch::async, [port = s.port(), i] {
+      client c(port);
+      int ok = 0;
+      for (int j = 0; j < requests_each; ++j) {
+        const std::string body = std::to_string(i) + "-" + std::to_string(j);
+        const char* path = j % 2 == 0 ? "/echo" : "/echo-blocking";
+        c.send(std::string("POST ") + path + " HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body);
+        bhttp::response<bhttp::string_body> res;
+        if (!c.read(res) && res.body() == body) {
+          ++ok;
+        }
+      }
+      return ok;
+    }));
+  }
+  for (auto& f : done) {
+    CHECK(f.get() == requests_each);
+  }
+}

@@ -1,0 +1,202 @@
+#include "session.hpp"
+
+#include <exception>
+#include <string_view>
+
+namespace plumb::http::detail {
+namespace {
+
+// Statuses a handler may return; anything else is a handler bug and becomes a 500.
+constexpr unsigned min_status = 100;
+constexpr unsigned max_status = 599;
+
+verb to_verb(bhttp::verb method) {
+  switch (method) {
+    case bhttp::verb::get:
+      return verb::get;
+    case bhttp::verb::head:
+      return verb::head;
+    case bhttp::verb::post:
+      return verb::post;
+    case bhttp::verb::put:
+      return verb::put;
+    case bhttp::verb::patch:
+      return verb::patch;
+    case bhttp::verb::delete_:
+      return verb::delete_;
+    case bhttp::verb::options:
+      return verb::options;
+    default:
+      return verb::other;
+  }
+}
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+    return true;
+  }
+  return std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool valid_header_name(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    if (!is_token_char(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool valid_header_value(std::string_view value) {
+  return value.find_first_of(std::string_view{"\r\n\0", 3}) == std::string_view::npos;
+}
+
+namespace {
+
+// Why `res` cannot be sent, or empty when it can.
+std::string invalid_reason(const response& res) {
+  if (res.status < min_status || res.status > max_status) {
+    return "handler returned invalid status " + std::to_string(res.status);
+  }
+  if (!valid_header_value(res.content_type)) {
+    return "handler returned an invalid content type";
+  }
+  for (const auto& h : res.headers) {
+    if (!valid_header_name(h.name) || !valid_header_value(h.value)) {
+      return "handler returned an invalid header";
+    }
+  }
+  return {};
+}
+
+response internal_error(const server_options& options, std::string_view what) {
+  if (options.on_handler_error) {
+    options.on_handler_error(what);
+  }
+  return response::errors(500, {{"server", "internal error"}});
+}
+
+// Framing headers belong to the server: a handler's Content-Length or Connection could make the
+// client misread where this response ends.
+bool server_managed(std::string_view name) {
+  const bhttp::field f = bhttp::string_to_field(name);
+  return f == bhttp::field::content_length || f == bhttp::field::transfer_encoding ||
+         f == bhttp::field::connection;
+}
+
+}  // namespace
+
+void request_tracker::begin() {
+  const std::lock_guard lock(mutex_);
+  ++active_;
+}
+
+void request_tracker::end() {
+  const std::lock_guard lock(mutex_);
+  if (--active_ == 0) {
+    idle_.notify_all();
+  }
+}
+
+bool request_tracker::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return idle_.wait_for(lock, timeout, [this] { return active_ == 0; });
+}
+
+request to_request(beast_request&& req, const std::string& peer_address) {
+  request out;
+  out.method = to_verb(req.method());
+  out.target = std::string(req.target());
+  const std::size_t question = out.target.find('?');
+  if (question == std::string::npos) {
+    out.path = out.target;
+  } else {
+    out.path = out.target.substr(0, question);
+    out.query = out.target.substr(question + 1);
+  }
+  for (const auto& f : req) {
+    out.headers.push_back(header{std::string(f.name_string()), std::string(f.value())});
+  }
+  out.body = std::move(req.body());
+  out.peer_address = peer_address;
+  return out;
+}
+
+response invoke_handler(const route& r, const request& req, const server_options& options) {
+  try {
+    response res = r.fn(req);
+    if (std::string reason = invalid_reason(res); !reason.empty()) {
+      return internal_error(options, reason);
+    }
+    return res;
+  } catch (const std::exception& e) {
+    return internal_error(options, e.what());
+  } catch (...) {
+    // Not a std::exception, so there is no message; still one boundary, still reported.
+    return internal_error(options, "handler threw a non-standard exception");
+  }
+}
+
+std::optional<response> parse_error_response(const beast::error_code& ec,
+                                             const server_options& options) {
+  if (ec == bhttp::error::body_limit) {
+    return response::errors(
+        413, {{"body", "request body exceeds " + std::to_string(options.body_limit) + " bytes"}});
+  }
+  if (ec == bhttp::error::header_limit) {
+    return response::errors(
+        431,
+        {{"headers", "request headers exceed " + std::to_string(options.header_limit) + " bytes"}});
+  }
+  // A peer that stopped sending mid-message, or at a message boundary, gets no answer.
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
+    return std::nullopt;
+  }
+  // Every other HTTP parse error means the bytes were not a valid request.
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    return response::errors(400, {{"request", "malformed request"}});
+  }
+  return std::nullopt;
+}
+
+beast_response to_beast_response(response&& res, const server_options& options, bool head,
+                                 unsigned version, bool keep_alive) {
+  beast_response out;
+  out.result(res.status);
+  out.version(version);
+  if (!res.content_type.empty()) {
+    out.set(bhttp::field::content_type, res.content_type);
+  }
+  for (const auto& h : res.headers) {
+    if (server_managed(h.name)) {
+      continue;
+    }
+    // The content_type member wins over a Content-Type in the header list.
+    if (!res.content_type.empty() && bhttp::string_to_field(h.name) == bhttp::field::content_type) {
+      continue;
+    }
+    out.insert(h.name, h.value);
+  }
+  for (const auto& h : options.default_headers) {
+    if (out.find(h.name) == out.end()) {
+      out.insert(h.name, h.value);
+    }
+  }
+  if (out.find(bhttp::field::server) == out.end()) {
+    out.set(bhttp::field::server, "plumb");
+  }
+  out.keep_alive(keep_alive);
+  // Set explicitly rather than by prepare_payload so HEAD keeps the GET body's length.
+  out.content_length(res.body.size());
+  if (!head) {
+    out.body() = std::move(res.body);
+  }
+  return out;
+}
+
+}  // namespace plumb::http::detail

@@ -1,0 +1,274 @@
+#pragma once
+// Private to libs/http: one HTTP/1.1 connection, modelled on Beast 1.74's
+// example/http/server/async and advanced_server. The session is a template over the stream so
+// tests drive the same code with beast::test::stream, without a network.
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "plumb/http/message.hpp"
+#include "plumb/http/router.hpp"
+#include "plumb/http/server.hpp"
+
+namespace plumb::http::detail {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+
+using beast_request = bhttp::request<bhttp::string_body>;
+using beast_response = bhttp::response<bhttp::string_body>;
+
+// Size of the one read that waits for the first byte of the next request. It only bounds that
+// read; the parser's header and body limits bound everything after it.
+inline constexpr std::size_t first_read_size = 4096;
+// After an error response (413/431/400) the client may still be sending. Closing with unread
+// bytes makes the kernel send RST, which can destroy the response before the client reads it, so
+// the session reads and discards for a while first ("lingering close"), bounded in time and bytes.
+inline constexpr std::chrono::milliseconds lingering_close_timeout{1'000};
+inline constexpr std::size_t lingering_close_bytes = 64 * 1024;
+// Used when the request line was never parsed (e.g. 431), so the client's version is unknown.
+inline constexpr unsigned default_http_version = 11;
+
+// Counts requests that were read but not yet answered, so server::stop() can wait for them.
+class request_tracker {
+ public:
+  void begin();
+  void end();
+  // True when no request is in flight; waits at most `timeout` for that.
+  bool wait_idle(std::chrono::milliseconds timeout);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::size_t active_ = 0;
+};
+
+// Marks one request in flight for as long as it lives.
+class in_flight_guard {
+ public:
+  explicit in_flight_guard(request_tracker& tracker) : tracker_(&tracker) { tracker_->begin(); }
+  ~in_flight_guard() { tracker_->end(); }
+  in_flight_guard(const in_flight_guard&) = delete;
+  in_flight_guard& operator=(const in_flight_guard&) = delete;
+
+ private:
+  request_tracker* tracker_;
+};
+
+// What every session of one server shares. Immutable after start except the tracker and flag.
+struct server_state {
+  server_state(server_options opts, router rts, net::thread_pool::executor_type pool)
+      : options(std::move(opts)), routes(std::move(rts)), blocking(std::move(pool)) {}
+
+  server_options options;
+  router routes;
+  net::thread_pool::executor_type blocking;
+  request_tracker in_flight;
+  // Set by stop(): responses then carry "Connection: close" so clients go away.
+  std::atomic<bool> stopping{false};
+};
+
+// RFC 7230 token for names; values must not contain CR, LF or NUL (they could end the header
+// early and smuggle in another: response splitting).
+bool valid_header_name(std::string_view name);
+bool valid_header_value(std::string_view value);
+
+// Plumb's view of a parsed request; moves the body out of `req`.
+request to_request(beast_request&& req, const std::string& peer_address);
+
+// The one exception boundary around handler code: a handler that throws, or returns a response
+// that cannot be sent (bad status, CR/LF in a header), yields a 500 and `on_handler_error`.
+response invoke_handler(const route& r, const request& req, const server_options& options);
+
+// The response for a failed read, or nullopt when the connection should just be closed
+// (timeout, reset, end of stream, a message cut off mid-way).
+std::optional<response> parse_error_response(const beast::error_code& ec,
+                                             const server_options& options);
+
+// Serializable response: content type, handler headers, default headers (the handler's win),
+// Server, keep-alive and Content-Length; for HEAD the body is dropped but its length kept.
+beast_response to_beast_response(response&& res, const server_options& options, bool head,
+                                 unsigned version, bool keep_alive);
+
+// Timeouts and shutdown differ between a TCP stream and beast::test::stream (which has no timer).
+inline void set_timeout(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+  stream.expires_after(timeout);
+}
+template <class Stream>
+void set_timeout(Stream& /*stream*/, std::chrono::milliseconds /*timeout*/) {}
+
+inline void shutdown_send(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  // The peer may already be gone; there is nobody to report that to.
+  stream.socket().shutdown(net::socket_base::shutdown_send, ec);
+}
+template <class Stream>
+void shutdown_send(Stream& stream) {
+  stream.close();
+}
+
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+ public:
+  session(Stream stream, std::shared_ptr<server_state> state, std::string peer_address)
+      : stream_(std::move(stream)),
+        state_(std::move(state)),
+        peer_address_(std::move(peer_address)) {}
+
+  void run() {
+    // Start on the connection's strand: every handler of this session runs there.
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::wait_for_request, this->shared_from_this()));
+  }
+
+ private:
+  // Between requests: idle_timeout applies until the first byte of the next request arrives.
+  // Pipelined bytes already buffered mean the next request has begun.
+  void wait_for_request() {
+    if (buffer_.size() > 0) {
+      read_request();
+      return;
+    }
+    set_timeout(stream_, state_->options.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(first_read_size),
+        beast::bind_front_handler(&session::on_first_bytes, this->shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, std::size_t bytes) {
+    if (ec) {
+      return;  // idle timeout, peer closed or reset: the destructor closes the socket
+    }
+    buffer_.commit(bytes);
+    read_request();
+  }
+
+  // From the first byte, the whole request must arrive within request_timeout (one deadline for
+  // all reads of this request, so a slowloris client trickling bytes is still cut off).
+  void read_request() {
+    parser_.emplace();
+    parser_->body_limit(state_->options.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+        state_->options.header_limit, std::numeric_limits<std::uint32_t>::max())));
+    set_timeout(stream_, state_->options.request_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec) {
+      std::optional<response> error = parse_error_response(ec, state_->options);
+      if (error) {
+        const unsigned version =
+            parser_->is_header_done() ? parser_->get().version() : default_http_version;
+        send(std::move(*error), false, version, false);
+      }
+      return;
+    }
+    in_flight_.emplace(state_->in_flight);
+    beast_request breq = parser_->release();
+    const unsigned version = breq.version();
+    const bool keep_alive = breq.keep_alive();
+    request req = to_request(std::move(breq), peer_address_);
+    const bool head = req.method == verb::head;
+
+    const route* r = state_->routes.match(req);
+    if (r == nullptr) {
+      send(state_->routes.fallback_response(req), head, version, keep_alive);
+      return;
+    }
+    if (r->where == dispatch::io) {
+      send(invoke_handler(*r, req, state_->options), head, version, keep_alive);
+      return;
+    }
+    // Blocking handlers run on the pool; the response comes back to this connection's strand.
+    // Nothing reads or writes the stream meanwhile, so reading the executor here is safe.
+    net::post(state_->blocking, [self = this->shared_from_this(), ex = stream_.get_executor(), r,
+                                 req = std::move(req), head, version, keep_alive]() mutable {
+      response res = invoke_handler(*r, req, self->state_->options);
+      net::post(
+          ex, [self = std::move(self), res = std::move(res), head, version, keep_alive]() mutable {
+            self->send(std::move(res), head, version, keep_alive);
+          });
+    });
+  }
+
+  void send(response&& res, bool head, unsigned version, bool keep_alive) {
+    if (state_->stopping.load()) {
+      keep_alive = false;
+    }
+    // A response sent without the request being tracked is an error reply: linger after it.
+    const bool error_reply = !in_flight_.has_value();
+    response_.emplace(
+        to_beast_response(std::move(res), state_->options, head, version, keep_alive));
+    // Writing a response gets the same bound as reading a request.
+    set_timeout(stream_, state_->options.request_timeout);
+    bhttp::async_write(stream_, *response_,
+                       beast::bind_front_handler(&session::on_write, this->shared_from_this(),
+                                                 response_->need_eof(), error_reply));
+  }
+
+  void on_write(bool close, bool error_reply, beast::error_code ec, std::size_t /*bytes*/) {
+    response_.reset();
+    in_flight_.reset();
+    if (ec) {
+      return;  // peer gone or write timed out
+    }
+    if (!close) {
+      wait_for_request();
+      return;
+    }
+    shutdown_send(stream_);
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if (error_reply) {
+        set_timeout(stream_, lingering_close_timeout);
+        drain();
+      }
+    }
+  }
+
+  void drain() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(
+        buffer_.prepare(first_read_size),
+        beast::bind_front_handler(&session::on_drain, this->shared_from_this()));
+  }
+
+  void on_drain(beast::error_code ec, std::size_t bytes) {
+    drained_ += bytes;
+    if (ec || drained_ >= lingering_close_bytes) {
+      return;  // the destructor closes the socket
+    }
+    drain();
+  }
+
+  Stream stream_;
+  std::shared_ptr<server_state> state_;
+  std::string peer_address_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<beast_response> response_;
+  // Declared after state_ so it ends before the state it counts in.
+  std::optional<in_flight_guard> in_flight_;
+  std::size_t drained_ = 0;
+};
+
+}  // namespace plumb::http::detail

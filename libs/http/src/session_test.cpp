@@ -1,0 +1,341 @@
+// The connection logic without a network: beast::test::stream feeds raw bytes to a session and
+// collects what it writes back.
+#include "session.hpp"
+
+#include <boost/beast/_experimental/test/stream.hpp>
+#include <catch2/catch.hpp>
+
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using plumb::http::dispatch;
+using plumb::http::request;
+using plumb::http::response;
+using plumb::http::router;
+using plumb::http::server_options;
+using plumb::http::verb;
+using plumb::http::detail::server_state;
+using plumb::http::detail::session;
+using test_stream = beast::test::stream;
+using parsed_response = bhttp::response<bhttp::string_body>;
+
+constexpr const char* test_peer = "203.0.113.9";
+
+// One session per exchange over an in-memory pipe; io handlers only, so ioc.run() returning means
+// the session is finished.
+class harness {
+ public:
+  harness(server_options options, router routes)
+      : state_(std::make_shared<server_state>(std::move(options), std::move(routes),
+                                              pool_.get_executor())) {}
+
+  // Feeds `raw` followed by end-of-stream and returns every byte the session wrote.
+  std::string exchange(std::string_view raw, beast::test::fail_count* fail = nullptr) {
+    test_stream client(ioc_);
+    test_stream server_side = fail == nullptr ? test_stream(ioc_) : test_stream(ioc_, *fail);
+    server_side.connect(client);
+    server_side.append(raw);
+    // The client sends nothing more: the session sees end of stream after the buffered bytes,
+    // while the client end still receives what the session writes.
+    server_side.close_remote();
+    std::make_shared<session<test_stream>>(std::move(server_side), state_, test_peer)->run();
+    ioc_.run();
+    ioc_.restart();
+    return std::string(client.str());
+  }
+
+  bool idle() { return state_->in_flight.wait_idle(std::chrono::milliseconds{0}); }
+
+ private:
+  net::io_context ioc_;
+  net::thread_pool pool_{1};
+  std::shared_ptr<server_state> state_;
+};
+
+// Parses consecutive responses; `head_at` marks responses to HEAD requests (no body follows).
+std::vector<parsed_response> parse_responses(std::string_view raw,
+                                             const std::vector<bool>& head_at = {}) {
+  net::io_context ioc;
+  test_stream source(ioc, raw);
+  source.close_remote();  // end of stream after `raw` instead of waiting for more
+  beast::flat_buffer buffer;
+  std::vector<parsed_response> out;
+  for (;;) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.skip(out.size() < head_at.size() && head_at[out.size()]);
+    beast::error_code ec;
+    bhttp::read(source, buffer, parser, ec);
+    if (ec) {
+      break;
+    }
+    out.push_back(parser.release());
+  }
+  return out;
+}
+
+std::string field(const parsed_response& res, std::string_view name) {
+  auto it = res.find(name);
+  return it == res.end() ? "<none>" : std::string(it->value());
+}
+
+router echo_router(request* seen = nullptr) {
+  router r;
+  r.add(verb::get, "/echo", [seen](const request& req) {
+     if (seen != nullptr) {
+       *seen = req;
+     }
+     return response::text(200, "path=" + req.path + " query=" + req.query + " body=" + req.body);
+   }).add(verb::post, "/echo", [](const request& req) { return response::text(200, req.body); });
+  r.add(verb::get, "/a", [](const request&) { return response::text(200, "a"); });
+  r.add(verb::get, "/b", [](const request&) { return response::text(200, "b"); });
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("session answers a request and fills the plumb request", "[session]") {
+  request seen;
+  harness h({}, echo_router(&seen));
+  const std::string raw =
+      h.exchange("GET /echo?x=1&y=%20 HTTP/1.1\r\nHost: example.test\r\nX-Custom: v\r\n\r\n");
+  const auto responses = parse_responses(raw);
+  REQUIRE(responses.size() == 1);
+  const parsed_response& res = responses[0];
+  CHECK(res.result_int() == 200);
+  CHECK(res.version() == 11);
+  CHECK(res.body() == "path=/echo query=x=1&y=%20 body=");
+  CHECK(field(res, "Content-Type") == "text/plain; charset=utf-8");
+  CHECK(field(res, "Content-Length") == std::to_string(res.body().size()));
+  CHECK(field(res, "Server") == "plumb");
+  CHECK(res.keep_alive());
+
+  CHECK(seen.method == verb::get);
+  CHECK(seen.target == "/echo?x=1&y=%20");
+  CHECK(seen.path == "/echo");
+  CHECK(seen.query == "x=1&y=%20");
+  CHECK(seen.peer_address == test_peer);
+  CHECK(seen.header_value("x-custom") == "v");
+  CHECK(seen.header_value("Host") == "example.test");
+  CHECK(h.idle());
+}
+
+TEST_CASE("session maps unknown methods to verb::other", "[session]") {
+  router r;
+  r.add(verb::other, "/x", [](const request&) { return response::text(200, "other"); });
+  harness h({}, std::move(r));
+  const auto responses = parse_responses(h.exchange("PROPFIND /x HTTP/1.1\r\nHost: h\r\n\r\n"));
+  REQUIRE(responses.size() == 1);
+  CHECK(responses[0].body() == "other");
+}
+
+TEST_CASE("session answers pipelined requests in order on one connection", "[session]") {
+  harness h({}, echo_router());
+  const std::string raw = h.exchange(
+      "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+      "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+      "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  const auto responses = parse_responses(raw);
+  REQUIRE(responses.size() == 4);
+  CHECK(responses[0].body() == "b");
+  CHECK(responses[1].body() == "hello");
+  CHECK(responses[2].body() == "abc");
+  CHECK(responses[3].body() == "a");
+  CHECK(h.idle());
+}
+
+TEST_CASE("session closes after Connection: close and HTTP/1.0", "[session]") {
+  harness h({}, echo_router());
+  SECTION("HTTP/1.1 with Connection: close") {
+    const auto responses =
+        parse_responses(h.exchange("GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b "
+                                   "HTTP/1.1\r\nHost: h\r\n\r\n"));
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].body() == "a");
+    CHECK_FALSE(responses[0].keep_alive());
+    CHECK(field(responses[0], "Connection") == "close");
+  }
+  SECTION("HTTP/1.0 without keep-alive") {
+    const auto responses =
+        parse_responses(h.exchange("GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n"));
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].version() == 10);
+    CHECK_FALSE(responses[0].keep_alive());
+  }
+  SECTION("HTTP/1.0 with keep-alive") {
+    const auto responses = parse_responses(
+        h.exchange("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n"));
+    REQUIRE(responses.size() == 2);
+    CHECK(responses[0].keep_alive());
+    CHECK(field(responses[0], "Connection") == "keep-alive");
+  }
+}
+
+TEST_CASE("session answers 413 when the body exceeds body_limit, then closes", "[session]") {
+  server_options options;
+  options.body_limit = 10;
+  harness h(options, echo_router());
+  const std::string expected = R"({"errors":{"body":"request body exceeds 10 bytes"}})";
+
+  SECTION("declared by Content-Length") {
+    const auto responses = parse_responses(
+        h.exchange("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n01234567890"
+                   "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"));
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].result_int() == 413);
+    CHECK(responses[0].body() == expected);
+    CHECK(field(responses[0], "Content-Type") == "application/json");
+    CHECK_FALSE(responses[0].keep_alive());
+  }
+  SECTION("discovered while reading chunks") {
+    const auto responses = parse_responses(
+        h.exchange("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n"));
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].result_int() == 413);
+    CHECK(responses[0].body() == expected);
+  }
+  SECTION("exactly at the limit is accepted") {
+    const auto responses = parse_responses(
+        h.exchange("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789"));
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].result_int() == 200);
+    CHECK(responses[0].body() == "0123456789");
+  }
+  CHECK(h.idle());
+}
+
+TEST_CASE("session answers 431 when headers exceed header_limit, then closes", "[session]") {
+  server_options options;
+  options.header_limit = 256;
+  harness h(options, echo_router());
+  const std::string big(300, 'x');
+  const auto responses = parse_responses(h.exchange("GET /a HTTP/1.1\r\nHost: h\r\nX-Big: " + big +
+                                                    "\r\n\r\nGET /b HTTP/1.1\r\n\r\n"));
+  REQUIRE(responses.size() == 1);
+  CHECK(responses[0].result_int() == 431);
+  CHECK(responses[0].body() == R"({"errors":{"headers":"request headers exceed 256 bytes"}})");
+  CHECK_FALSE(responses[0].keep_alive());
+}
+
+TEST_CASE("session answers 400 to malformed requests, then closes", "[session]") {
+  harness h({}, echo_router());
+  const auto input = GENERATE(as<std::string>{}, "GET /a HTTP/9.9\r\n\r\n",
+                              "G\x01T /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nNo colon\r\n\r\n",
+                              "POST /echo HTTP/1.1\r\nContent-Length: x\r\n\r\n");
+  const auto responses = parse_responses(h.exchange(input + "GET /b HTTP/1.1\r\n\r\n"));
+  REQUIRE(responses.size() == 1);
+  CHECK(responses[0].result_int() == 400);
+  CHECK(responses[0].body() == R"({"errors":{"request":"malformed request"}})");
+  CHECK_FALSE(responses[0].keep_alive());
+}
+
+TEST_CASE("session sends nothing for a request cut off mid-way", "[session]") {
+  harness h({}, echo_router());
+  CHECK(h.exchange("GET /a HTTP/1.1\r\nHost:").empty());
+  CHECK(h.exchange("POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").empty());
+  CHECK(h.exchange("").empty());
+  CHECK(h.idle());
+}
+
+TEST_CASE("session answers HEAD with GET's headers and Content-Length but no body", "[session]") {
+  harness h({}, echo_router());
+  const std::string raw =
+      h.exchange("HEAD /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+  const auto responses = parse_responses(raw, {true, false});
+  REQUIRE(responses.size() == 2);
+  CHECK(responses[0].result_int() == 200);
+  CHECK(field(responses[0], "Content-Length") == "1");
+  CHECK(responses[0].body().empty());
+  CHECK(responses[1].body() == "b");
+  // The HEAD response is headers only: the next bytes are the GET response.
+  CHECK(raw.find("\r\n\r\nHTTP/1.1 200") != std::string::npos);
+}
+
+TEST_CASE("session gives 404 and 405 from the router", "[session]") {
+  harness h({}, echo_router());
+  const auto responses = parse_responses(
+      h.exchange("GET /nope HTTP/1.1\r\nHost: h\r\n\r\nDELETE /echo HTTP/1.1\r\nHost: h\r\n\r\n"));
+  REQUIRE(responses.size() == 2);
+  CHECK(responses[0].result_int() == 404);
+  CHECK(responses[0].body() == R"({"errors":{"path":"no such endpoint"}})");
+  CHECK(responses[1].result_int() == 405);
+  CHECK(field(responses[1], "Allow") == "GET, HEAD, POST");
+  CHECK(responses[1].keep_alive());
+}
+
+TEST_CASE("session turns handler exceptions into 500 and reports them", "[session]") {
+  std::vector<std::string> reported;
+  server_options options;
+  options.on_handler_error = [&](std::string_view what) { reported.emplace_back(what); };
+  router r;
+  r.add(verb::get, "/throw", [](const request&) -> response { throw std::runtime_error("boom"); });
+  r.add(verb::get, "/throw-int", [](const request&) -> response { throw 42; });
+  r.add(verb::get, "/bad-status", [](const request&) { return response::text(42, "x"); });
+  r.add(verb::get, "/bad-header", [](const request&) {
+    return response::text(200, "x").with_header("X-Split", "a\r\nSet-Cookie: evil=1");
+  });
+  r.add(verb::get, "/ok", [](const request&) { return response::text(200, "ok"); });
+  harness h(options, std::move(r));
+
+  const auto responses = parse_responses(h.exchange(
+      "GET /throw HTTP/1.1\r\n\r\nGET /throw-int HTTP/1.1\r\n\r\nGET /bad-status HTTP/1.1\r\n\r\n"
+      "GET /bad-header HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"));
+  REQUIRE(responses.size() == 5);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(responses[i].result_int() == 500);
+    CHECK(responses[i].body() == R"({"errors":{"server":"internal error"}})");
+    CHECK(field(responses[i], "Set-Cookie") == "<none>");
+  }
+  CHECK(responses[4].body() == "ok");
+  REQUIRE(reported.size() == 4);
+  CHECK(reported[0] == "boom");
+}
+
+TEST_CASE("session applies default headers but the handler headers win", "[session]") {
+  server_options options;
+  options.default_headers = {{"X-Frame-Options", "DENY"}, {"Access-Control-Allow-Origin", "*"}};
+  router r;
+  r.add(verb::get, "/cors", [](const request&) {
+    return response::json(200, "{}")
+        .with_header("access-control-allow-origin", "https://a.test")
+        .with_header("Set-Cookie", "a=1")
+        .with_header("Set-Cookie", "b=2")
+        .with_header("Content-Length", "999")
+        .with_header("Server", "custom");
+  });
+  r.add(verb::get, "/plain", [](const request&) {
+    response res = response::text(200, "x");
+    res.content_type.clear();
+    return res;
+  });
+  harness h(options, std::move(r));
+  const auto responses = parse_responses(
+      h.exchange("GET /cors HTTP/1.1\r\nHost: h\r\n\r\nGET /plain HTTP/1.1\r\nHost: h\r\n\r\n"));
+  REQUIRE(responses.size() == 2);
+  const parsed_response& cors = responses[0];
+  CHECK(field(cors, "X-Frame-Options") == "DENY");
+  CHECK(field(cors, "Access-Control-Allow-Origin") == "https://a.test");
+  CHECK(cors.count("Access-Control-Allow-Origin") == 1);
+  CHECK(cors.count("Set-Cookie") == 2);
+  CHECK(field(cors, "Content-Length") == "2");
+  CHECK(field(cors, "Server") == "custom");
+  CHECK(cors.body() == "{}");
+
+  const parsed_response& plain = responses[1];
+  CHECK(field(plain, "Content-Type") == "<none>");
+  CHECK(field(plain, "X-Frame-Options") == "DENY");
+  CHECK(field(plain, "Server") == "plumb");
+}
+
+TEST_CASE("session drops the connection on a write error and ends the request", "[session]") {
+  harness h({}, echo_router());
+  // The first stream operations succeed, a later one (the write) fails.
+  for (std::size_t n = 1; n <= 3; ++n) {
+    beast::test::fail_count fail(n);
+    CHECK_NOTHROW(h.exchange("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\n\r\n", &fail));
+    CHECK(h.idle());
+  }
+}

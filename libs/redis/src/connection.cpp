@@ -1,0 +1,233 @@
+// connection: a thin RAII layer over a blocking hiredis 0.14 context. Every reply is copied into
+// plumb::redis::reply before the hiredis object is freed.
+
+#include "plumb/redis/connection.hpp"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <limits>
+#include <new>
+#include <stdexcept>
+
+namespace plumb::redis {
+namespace {
+
+struct context_deleter {
+  void operator()(redisContext* context) const noexcept { redisFree(context); }
+};
+using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+
+struct reply_deleter {
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+constexpr std::int64_t ms_per_second = 1'000;
+constexpr std::int64_t us_per_ms = 1'000;
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / ms_per_second);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % ms_per_second) * us_per_ms);
+  return tv;
+}
+
+// hiredis takes argv as parallel arrays of pointers and lengths (binary safe: no strlen).
+struct argv_buffer {
+  std::vector<const char*> data;
+  std::vector<std::size_t> lengths;
+
+  // Rejects what Redis cannot answer: an empty command would leave us waiting for a reply that
+  // never comes. Throws std::invalid_argument (a caller bug, the connection stays usable).
+  template <class Args>
+  static void check(const Args& args) {
+    if (args.empty()) {
+      throw std::invalid_argument("redis: empty command");
+    }
+    if (args.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw std::invalid_argument("redis: too many arguments");
+    }
+  }
+
+  template <class Args>
+  explicit argv_buffer(const Args& args) {
+    data.reserve(args.size());
+    lengths.reserve(args.size());
+    for (const auto& arg : args) {
+      const std::string_view view(arg);
+      // An empty string_view may carry a null pointer; hiredis would memcpy from it.
+      data.push_back(view.data() != nullptr ? view.data() : "");
+      lengths.push_back(view.size());
+    }
+  }
+
+  int argc() const { return static_cast<int>(data.size()); }
+};
+
+reply copy_reply(const redisReply& in) {
+  reply out;
+  switch (in.type) {
+    case REDIS_REPLY_STRING:
+      out.type = reply::kind::string;
+      out.str.assign(in.str, in.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = reply::kind::status;
+      out.str.assign(in.str, in.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = reply::kind::error;
+      out.str.assign(in.str, in.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = reply::kind::integer;
+      out.integer = static_cast<std::int64_t>(in.integer);
+      break;
+    case REDIS_REPLY_NIL:
+      out.type = reply::kind::nil;
+      break;
+    case REDIS_REPLY_ARRAY:
+      // hiredis caps nesting at 7 levels, which bounds this recursion.
+      out.type = reply::kind::array;
+      out.elements.reserve(in.elements);
+      for (std::size_t i = 0; i < in.elements; ++i) {
+        out.elements.push_back(in.element[i] != nullptr ? copy_reply(*in.element[i]) : reply{});
+      }
+      break;
+    default:
+      throw error("redis: unexpected reply type " + std::to_string(in.type));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct connection::impl {
+  context_ptr context;
+  std::chrono::milliseconds command_timeout{};
+  bool broken = false;
+
+  // The context, or a throw when this connection must not be used any more.
+  static redisContext& usable(const std::unique_ptr<impl>& self) {
+    if (self == nullptr) {
+      throw error("redis: connection used after being moved from");
+    }
+    if (self->broken) {
+      throw error("redis: connection is broken by an earlier error; discard it");
+    }
+    return *self->context;
+  }
+
+  // After hiredis returned REDIS_ERR (context->err is set): the stream's state is unknown, so the
+  // connection is broken for good. Throws redis::error naming what failed.
+  [[noreturn]] void fail(std::string_view what) {
+    const int saved_errno = errno;  // read() left EAGAIN when the socket timeout expired
+    broken = true;
+    std::string message = "redis " + std::string(what) + ": ";
+    if (context->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+      message += "timed out after " + std::to_string(command_timeout.count()) + " ms";
+    } else {
+      message += context->errstr;
+    }
+    throw error(message);
+  }
+};
+
+connection::connection(const endpoint& where, timeouts limits) : impl_(std::make_unique<impl>()) {
+  // To hiredis a zero timeval means "fail at once" for connect and "wait forever" for the socket
+  // timeout; neither is what a caller means, so refuse both.
+  if (limits.connect.count() <= 0 || limits.command.count() <= 0) {
+    throw std::invalid_argument("redis: timeouts must be positive");
+  }
+  const std::string target = where.host + ":" + std::to_string(where.port);
+  context_ptr context(
+      redisConnectWithTimeout(where.host.c_str(), where.port, to_timeval(limits.connect)));
+  if (context == nullptr) {
+    throw std::bad_alloc();  // hiredis returns null only when it cannot allocate the context
+  }
+  if (context->err != 0) {
+    throw error("redis connect to " + target + ": " + context->errstr);
+  }
+  // Socket send/receive timeouts: every later read or write gives up after `command`.
+  if (redisSetTimeout(context.get(), to_timeval(limits.command)) != REDIS_OK) {
+    throw error("redis connect to " + target + ": cannot set timeout: " + context->errstr);
+  }
+  // TCP keepalive notices a peer that vanished without closing while the connection sits idle.
+  if (redisEnableKeepAlive(context.get()) != REDIS_OK) {
+    throw error("redis connect to " + target + ": cannot enable keepalive: " + context->errstr);
+  }
+  impl_->context = std::move(context);
+  impl_->command_timeout = limits.command;
+
+  if (where.password) {
+    // The reply text never contains the password, so it is safe to pass on.
+    const reply auth = command({"AUTH", *where.password});
+    if (auth.is_error()) {
+      throw error("redis AUTH at " + target + ": " + auth.str);
+    }
+  }
+  if (where.database != 0) {
+    const std::string database = std::to_string(where.database);
+    const reply select = command({"SELECT", database});
+    if (select.is_error()) {
+      throw error("redis SELECT " + database + " at " + target + ": " + select.str);
+    }
+  }
+}
+
+connection::~connection() = default;
+connection::connection(connection&&) noexcept = default;
+connection& connection::operator=(connection&&) noexcept = default;
+
+reply connection::command(const std::vector<std::string_view>& args) {
+  redisContext& context = impl::usable(impl_);
+  argv_buffer::check(args);
+  argv_buffer argv(args);  // non-const: hiredis 0.14 takes `const char**`
+  reply_ptr raw(static_cast<redisReply*>(
+      redisCommandArgv(&context, argv.argc(), argv.data.data(), argv.lengths.data())));
+  if (raw == nullptr) {
+    impl_->fail("command");
+  }
+  return copy_reply(*raw);
+}
+
+std::vector<reply> connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
+  redisContext& context = impl::usable(impl_);
+  for (const auto& args : commands) {
+    argv_buffer::check(args);
+  }
+  if (commands.empty()) {
+    return {};
+  }
+  // Until the last reply is read the stream is mid-conversation: if anything below throws
+  // (I/O error, timeout, allocation), unread replies would answer the next caller's commands.
+  impl_->broken = true;
+  for (const auto& args : commands) {
+    argv_buffer argv(args);
+    if (redisAppendCommandArgv(&context, argv.argc(), argv.data.data(), argv.lengths.data()) !=
+        REDIS_OK) {
+      impl_->fail("pipeline");
+    }
+  }
+  std::vector<reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw_reply = nullptr;
+    // The first call flushes every appended command to the socket; each call reads one reply.
+    if (redisGetReply(&context, &raw_reply) != REDIS_OK) {
+      impl_->fail("pipeline");
+    }
+    const reply_ptr raw(static_cast<redisReply*>(raw_reply));
+    replies.push_back(copy_reply(*raw));
+  }
+  impl_->broken = false;
+  return replies;
+}
+
+bool connection::broken() const {
+  return impl_ == nullptr || impl_->broken;
+}
+
+}  // namespace plumb::redis

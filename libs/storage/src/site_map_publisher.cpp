@@ -1,0 +1,44 @@
+#include "plumb/storage/site_map_publisher.hpp"
+
+#include <stdexcept>
+
+#include "plumb/crypto/crypto.hpp"
+#include "plumb/events/site_map.hpp"
+#include "plumb/storage/tenants.hpp"
+
+namespace plumb::storage {
+namespace {
+// HSET arguments per command: bounded so a large map goes out in several round trips.
+constexpr std::size_t sites_per_hset = 500;
+
+void check(const redis::reply& reply) {
+  if (reply.is_error()) {
+    throw redis::error("publishing the site map failed: " + reply.str);
+  }
+}
+}  // namespace
+
+std::size_t publish_site_map(pqxx::transaction_base& tx, redis::connection& redis,
+                             const events::keys& keys) {
+  const auto sites = all_sites(tx);
+  const std::string target = keys.site_map();
+  // A key of its own per call: concurrent publishers never write into each other's staging map.
+  const std::string staging = target + ":staging:" + crypto::to_hex(crypto::random_bytes(8));
+  check(redis.command({"DEL", staging}));
+  std::vector<std::vector<std::string>> commands;
+  for (std::size_t i = 0; i < sites.size(); i += sites_per_hset) {
+    std::vector<std::string> hset{"HSET", staging};
+    for (std::size_t j = i; j < std::min(sites.size(), i + sites_per_hset); ++j) {
+      hset.push_back(sites[j].domain);
+      hset.push_back(events::encode_site_descriptor({sites[j].id, sites[j].timezone}));
+    }
+    commands.push_back(std::move(hset));
+  }
+  for (const auto& reply : redis.pipeline(commands)) {
+    check(reply);
+  }
+  check(sites.empty() ? redis.command({"DEL", target}) : redis.command({"RENAME", staging, target}));
+  return sites.size();
+}
+
+}  // namespace plumb::storage

@@ -1,0 +1,33 @@
+#include "collector_config.hpp"
+
+namespace plumb::collector {
+
+collector_config collector_config::from_env(config::env_reader& env) {
+  collector_config c;
+  c.common = runtime::read_common(env);
+  c.listen = env.listen("PLUMB_COLLECTOR_LISTEN", "127.0.0.1:8480");
+  c.io_threads = static_cast<unsigned>(env.integer("PLUMB_COLLECTOR_IO_THREADS", 2, 1, 64));
+  c.buffer_events =
+      static_cast<std::size_t>(env.integer("PLUMB_COLLECTOR_BUFFER_EVENTS", 100'000, 1'000, 10'000'000));
+  c.refresh_interval = env.millis("PLUMB_SITE_REFRESH_MS", std::chrono::milliseconds(5'000),
+                                  std::chrono::milliseconds(100), std::chrono::milliseconds(600'000));
+  env.finish();
+  return c;
+}
+
+std::string collector_config::help() {
+  return "plumb-collector: accepts tracker hits and appends them to the Redis stream.\n"
+         "\n"
+         "Usage: plumb-collector [--help]   (configured by environment variables)\n"
+         "\n"
+         "  PLUMB_COLLECTOR_LISTEN         host:port to listen on, port 0 = any free port (default 127.0.0.1:8480)\n"
+         "  PLUMB_COLLECTOR_IO_THREADS     HTTP I/O threads (default 2)\n"
+         "  PLUMB_COLLECTOR_BUFFER_EVENTS  events held in memory while Redis is unavailable (default 100000)\n"
+         "  PLUMB_SITE_REFRESH_MS          how often the site map and salts are reloaded (default 5000)\n" +
+         runtime::common_help() +
+         "\n"
+         "Endpoints: POST /api/event, GET /healthz, GET /metrics.\n"
+         "Logs one JSON object per line on stderr, including {\"msg\":\"listening\",\"port\":N}.\n";
+}
+
+}  // namespace plumb::collector

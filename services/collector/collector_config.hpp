@@ -1,0 +1,23 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "plumb/config/env_reader.hpp"
+#include "plumb/runtime/service.hpp"
+
+namespace plumb::collector {
+
+struct collector_config {
+  runtime::common_settings common;
+  config::listen_address listen;
+  unsigned io_threads = 2;
+  std::size_t buffer_events = 100'000;
+  std::chrono::milliseconds refresh_interval{5'000};
+
+  // Reads every PLUMB_* setting; throws config::invalid_config listing all problems.
+  static collector_config from_env(config::env_reader& env);
+  static std::string help();
+};
+
+}  // namespace plumb::collector

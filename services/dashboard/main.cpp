@@ -1,0 +1,61 @@
+// plumb-dashboard: wiring only (see dashboard.hpp and stats_api.hpp).
+#include "dashboard.hpp"
+#include "dashboard_config.hpp"
+#include "plumb/http/server.hpp"
+#include "plumb/redis/connection.hpp"
+
+using namespace plumb;
+
+int main(int argc, char** argv) {
+  return runtime::run_main(argc, argv, dashboard::dashboard_config::help(), [] {
+    runtime::shutdown_signal signals;
+    config::env_reader env(config::process_environment());
+    const auto cfg = dashboard::dashboard_config::from_env(env);
+    const auto endpoint = redis::endpoint::parse_url(cfg.common.redis_url);
+    if (!endpoint) {
+      throw config::invalid_config({"PLUMB_REDIS_URL: " + endpoint.error()});
+    }
+    log::logger log("dashboard", cfg.common.log_level);
+    runtime::log_startup(log, env);
+    metrics::registry registry;
+    pg::pool pool({cfg.pg_dsn, cfg.statement_timeout, "plumb-dashboard"}, cfg.query_threads);
+
+    http::router routes;
+    dashboard::add_web_routes(routes);
+    dashboard::add_stats_routes(
+        routes, std::make_shared<const dashboard::stats_api>(pool, core::system_clock::instance()));
+    runtime::add_standard_routes(
+        routes, registry,
+        {{"postgres",
+          [&pool] {
+            auto conn = pool.acquire();
+            pqxx::nontransaction(*conn).exec("SELECT 1");
+            return std::string();
+          }},
+         {"redis", [&endpoint] {
+            redis::connection redis(*endpoint);
+            const auto pong = redis.command({"PING"});
+            return pong.is_error() ? pong.str : std::string();
+          }}});
+
+    http::server_options options;
+    options.address = cfg.listen.host;
+    options.port = cfg.listen.port;
+    options.io_threads = cfg.io_threads;
+    options.blocking_threads = cfg.query_threads;
+    options.default_headers = dashboard::security_headers();
+    options.on_handler_error = [&log](std::string_view what) {
+      log.rate_limited(log::level::error, "handler", std::chrono::seconds(10), "request failed",
+                       {{"error", std::string(what)}});
+    };
+    http::server server(options, std::move(routes));
+    server.start();
+    log.info("listening", {{"address", cfg.listen.host}, {"port", server.port()}});
+
+    const int signal = signals.wait();
+    log.info("shutting down", {{"signal", signal}});
+    server.stop();
+    log.info("stopped");
+    return 0;
+  });
+}

@@ -1,0 +1,247 @@
+#include "commands.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "plumb/pg/connection.hpp"
+#include "plumb/redis/connection.hpp"
+#include "plumb/runtime/service.hpp"
+#include "plumb/storage/migrations.hpp"
+#include "plumb/storage/site_map_publisher.hpp"
+#include "plumb/storage/tenants.hpp"
+
+namespace plumb::plumbctl {
+namespace {
+
+// A usage mistake: reported with a pointer to --help, exit status 2.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct settings {
+  std::string pg_dsn;
+  runtime::common_settings common;
+};
+
+settings read_settings(const config::lookup_fn& lookup) {
+  config::env_reader env(lookup);
+  settings s;
+  s.common = runtime::read_common(env);
+  s.pg_dsn = env.connection_url("PLUMB_PG_DSN", "postgresql://plumb@127.0.0.1:5432/plumb");
+  env.finish();
+  return s;
+}
+
+// Parsed command line: positional words and --flag value pairs (--flag alone = "true").
+struct command_line {
+  std::vector<std::string> words;
+  std::map<std::string, std::string> flags;
+
+  std::string required(const std::string& flag) const {
+    const auto it = flags.find(flag);
+    if (it == flags.end() || it->second.empty() || it->second == "true") {
+      throw usage_error("--" + flag + " is required");
+    }
+    return it->second;
+  }
+  bool has(const std::string& flag) const { return flags.contains(flag); }
+};
+
+const std::map<std::string, std::vector<std::string>>& known_flags() {
+  static const std::map<std::string, std::vector<std::string>> flags{
+      {"migrate", {}},
+      {"account create", {"email", "password", "exists-ok"}},
+      {"site create", {"tz", "account", "exists-ok"}},
+      {"site publish", {}},
+      {"api-key create", {"account", "scope"}},
+  };
+  return flags;
+}
+
+bool is_boolean_flag(const std::string& name) { return name == "exists-ok" || name == "help"; }
+
+command_line parse(const std::vector<std::string>& args) {
+  command_line cl;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--", 0) != 0) {
+      cl.words.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::string value = "true";
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.erase(eq);
+    } else if (!is_boolean_flag(name)) {
+      if (i + 1 >= args.size()) {
+        throw usage_error("--" + name + " needs a value");
+      }
+      value = args[++i];
+    }
+    cl.flags[name] = value;
+  }
+  return cl;
+}
+
+std::string command_name(const command_line& cl) {
+  if (cl.words.empty()) {
+    throw usage_error("no command given");
+  }
+  if (cl.words[0] == "migrate") {
+    return "migrate";
+  }
+  if (cl.words.size() < 2) {
+    throw usage_error("unknown command '" + cl.words[0] + "'");
+  }
+  const std::string name = cl.words[0] + " " + cl.words[1];
+  const auto known = known_flags().find(name);
+  if (known == known_flags().end()) {
+    throw usage_error("unknown command '" + name + "'");
+  }
+  for (const auto& [flag, value] : cl.flags) {
+    if (std::find(known->second.begin(), known->second.end(), flag) == known->second.end()) {
+      throw usage_error("'" + name + "' has no option --" + flag);
+    }
+  }
+  return name;
+}
+
+storage::account require_account(pqxx::transaction_base& tx, const std::string& email) {
+  auto account = storage::find_account(tx, email);
+  if (!account) {
+    throw storage::invalid_input("account", "no account with email " + email);
+  }
+  return *account;
+}
+
+void publish_sites(pqxx::transaction_base& tx, const settings& s) {
+  const auto endpoint = redis::endpoint::parse_url(s.common.redis_url);
+  if (!endpoint) {
+    throw config::invalid_config({"PLUMB_REDIS_URL: " + endpoint.error()});
+  }
+  redis::connection redis(*endpoint);
+  storage::publish_site_map(tx, redis, events::keys(s.common.redis_prefix));
+}
+
+int execute(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {
+  auto conn = pg::connect({s.pg_dsn, std::chrono::minutes(10), "plumbctl"});
+  if (name == "migrate") {
+    const auto result = storage::migrate(*conn);
+    for (const auto& file : result.applied) {
+      out << "applied " << file << "\n";
+    }
+    out << "schema version " << result.current_version << "\n";
+    return 0;
+  }
+  pqxx::work tx(*conn);
+  if (name == "account create") {
+    const std::string email = cl.required("email");
+    try {
+      const auto account = storage::create_account(tx, email, cl.required("password"));
+      tx.commit();
+      out << "created account " << account.id << " " << account.email << "\n";
+    } catch (const storage::already_exists&) {
+      if (!cl.has("exists-ok")) {
+        throw;
+      }
+      out << "account " << email << " already exists\n";
+    }
+    return 0;
+  }
+  if (name == "site create") {
+    if (cl.words.size() != 3) {
+      throw usage_error("site create needs exactly one DOMAIN");
+    }
+    const auto account = require_account(tx, cl.required("account"));
+    std::optional<storage::site> site;
+    try {
+      pqxx::subtransaction attempt(tx, "create_site");
+      site = storage::create_site(attempt, account.id, cl.words[2], cl.required("tz"));
+      attempt.commit();
+    } catch (const storage::already_exists&) {
+      if (!cl.has("exists-ok")) {
+        throw;
+      }
+      site = storage::find_site(tx, cl.words[2]);
+      if (!site || site->account_id != account.id) {
+        throw storage::already_exists("domain", "the domain is registered to another account");
+      }
+    }
+    // Publish before committing: when Redis is unreachable the command fails as a whole and can
+    // simply be run again, instead of leaving a site collectors never hear of.
+    publish_sites(tx, s);
+    tx.commit();
+    out << "site " << site->id << " " << site->domain << " (" << site->timezone << ")\n";
+    return 0;
+  }
+  if (name == "site publish") {
+    publish_sites(tx, s);
+    out << "published the site map\n";
+    return 0;
+  }
+  if (name == "api-key create") {
+    const auto account = require_account(tx, cl.required("account"));
+    const std::string scope_text = cl.flags.contains("scope") ? cl.flags.at("scope") : "stats:read";
+    if (scope_text != "stats:read" && scope_text != "sites:admin") {
+      throw usage_error("--scope must be stats:read or sites:admin");
+    }
+    const auto key = storage::create_api_key(
+        tx, account.id, scope_text == "sites:admin" ? storage::api_scope::sites_admin
+                                                    : storage::api_scope::stats_read);
+    tx.commit();
+    out << key << "\n";
+    return 0;
+  }
+  throw usage_error("unknown command '" + name + "'");
+}
+
+}  // namespace
+
+std::string usage() {
+  return "plumbctl: administer a Plumb installation.\n"
+         "\n"
+         "Usage:\n"
+         "  plumbctl migrate                                          apply database migrations\n"
+         "  plumbctl account create --email E --password P [--exists-ok]\n"
+         "  plumbctl site create DOMAIN --tz ZONE --account E [--exists-ok]\n"
+         "  plumbctl site publish                                     republish the site map to Redis\n"
+         "  plumbctl api-key create --account E [--scope stats:read|sites:admin]\n"
+         "                                                            prints the new key once\n"
+         "\n"
+         "Configuration (environment):\n"
+         "  PLUMB_PG_DSN         postgresql:// URI of the database\n" +
+         runtime::common_help();
+}
+
+int run(const std::vector<std::string>& args, const config::lookup_fn& env, std::ostream& out,
+        std::ostream& err) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+    out << usage();
+    return 0;
+  }
+  try {
+    const auto cl = parse(args);
+    if (cl.has("help")) {
+      out << usage();
+      return 0;
+    }
+    const auto name = command_name(cl);
+    return execute(cl, name, read_settings(env), out);
+  } catch (const usage_error& e) {
+    err << "plumbctl: " << e.what() << " (see plumbctl --help)\n";
+    return 2;
+  } catch (const config::invalid_config& e) {
+    err << "plumbctl: " << e.what() << "\n";
+    return 2;
+  } catch (const storage::invalid_input& e) {
+    err << "plumbctl: " << e.field() << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    err << "plumbctl: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace plumb::plumbctl

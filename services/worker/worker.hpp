@@ -1,0 +1,58 @@
+#pragma once
+// The worker loop: read a batch from the stream, store it in one PostgreSQL transaction, XACK
+// only after COMMIT. A crash between COMMIT and XACK redelivers the batch; the writer's
+// idempotent insert makes that harmless.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "plumb/events/keys.hpp"
+#include "plumb/log/logger.hpp"
+#include "plumb/metrics/registry.hpp"
+#include "plumb/pg/connection.hpp"
+#include "plumb/queue/stream.hpp"
+#include "plumb/redis/connection.hpp"
+#include "plumb/storage/event_writer.hpp"
+#include "worker_config.hpp"
+
+namespace plumb::worker {
+
+class worker {
+ public:
+  worker(const worker_config& cfg, redis::endpoint endpoint, log::logger& log,
+         metrics::registry& registry);
+
+  // Processes batches until `should_stop` returns true (checked between batches).
+  void run(const std::function<bool()>& should_stop);
+
+  // Empty when the last batch went through; otherwise what failed.
+  std::string last_error() const;
+
+ private:
+  // One read-store-ack round; returns how many stream entries it handled.
+  std::size_t process_once();
+  void connect();
+  void fail(const std::exception& e);
+
+  const worker_config& cfg_;
+  redis::endpoint endpoint_;
+  events::keys keys_;
+  log::logger& log_;
+  std::unique_ptr<redis::connection> redis_;
+  std::unique_ptr<pqxx::connection> pg_;
+  std::unique_ptr<queue::consumer> consumer_;
+  storage::event_writer writer_;
+  // After a failure or restart, this consumer's unacknowledged entries are re-read first.
+  bool drain_pending_ = true;
+
+  metrics::counter& stored_;
+  metrics::counter& duplicates_;
+  metrics::counter& dead_lettered_;
+  metrics::counter& failures_;
+  mutable std::mutex error_mutex_;
+  std::string last_error_;
+};
+
+}  // namespace plumb::worker

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "plumb/config/env_reader.hpp"
+#include "plumb/runtime/service.hpp"
+
+namespace plumb::worker {
+
+struct worker_config {
+  runtime::common_settings common;
+  std::string pg_dsn;
+  std::string consumer_name;  // unique per worker process within the consumer group
+  std::size_t batch_size = 1'000;
+  std::chrono::milliseconds batch_wait{1'000};
+  std::chrono::milliseconds statement_timeout{60'000};
+  config::listen_address listen;  // /healthz and /metrics
+
+  static worker_config from_env(config::env_reader& env);
+  static std::string help();
+};
+
+}  // namespace plumb::worker
