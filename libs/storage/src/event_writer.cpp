@@ -64,9 +64,9 @@ void event_writer::ensure_partitions(pqxx::connection& conn, std::span<const eve
   tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(partition_lock_id) + ")");
   for (const auto index : missing) {
     const month m = from_index(index);
-    // Identifiers come from integers formatted above, never from input.
-    tx.exec("CREATE TABLE IF NOT EXISTS " + partition_name(m) + " PARTITION OF events FOR VALUES FROM (" +
-            tx.quote(month_start(m)) + ") TO (" + tx.quote(month_start(from_index(index + 1))) + ")");
+    // DDL takes no bind parameters; the name and bounds are formatted from integers, never input.
+    tx.exec("CREATE TABLE IF NOT EXISTS " + partition_name(m) + " PARTITION OF events FOR VALUES FROM ('" +
+            month_start(m) + "') TO ('" + month_start(from_index(index + 1)) + "')");
   }
   tx.commit();
   known_months_.insert(missing.begin(), missing.end());
