@@ -45,6 +45,7 @@ cleanup_test_datastores() {
     rm -rf -- "$TEST_DIR"
     note "stopped the test servers and removed $(rel "$TEST_DIR")"
   fi
+  TEST_DIR=  # done: the EXIT trap has nothing left to clean up
 }
 
 # run_tier TIER: runs the tests labelled TIER; records the outcome in TIER_RESULT.
@@ -58,6 +59,12 @@ run_tier() {
   mkdir -p "$(dirname "$log")"
   ctest "${args[@]}" 2>&1 | tee "$log" | { grep -vE "$CTEST_NOISE" || true; } || rc=$?
   counts=$(grep -oE '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1) || true
+  if [[ $counts =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    TOTAL_FAILED=$((TOTAL_FAILED + BASH_REMATCH[1]))
+    TOTAL_PASSED=$((TOTAL_PASSED + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  elif ((rc != 0)); then
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))  # the tier could not run at all
+  fi
   # --no-tests=ignore: a label without tests runs nothing, prints no count and succeeds.
   if ((rc == 0)) && [[ -z $counts ]]; then
     TIER_RESULT[$tier]="skipped  no tests labelled $tier yet"
@@ -69,10 +76,13 @@ run_tier() {
   fi
 }
 
-# run_test_tiers TIER...: every tier runs even after a failure; false if any failed.
+# run_test_tiers TIER...: every tier runs even after a failure; false if any failed. Sets
+# TOTAL_PASSED and TOTAL_FAILED over all tiers.
 run_test_tiers() {
   local tier failed=0
   declare -gA TIER_RESULT=()
+  TOTAL_PASSED=0
+  TOTAL_FAILED=0
   for tier in "$@"; do
     run_tier "$tier"
   done

@@ -48,15 +48,21 @@ struct command_line {
   bool has(const std::string& flag) const { return flags.contains(flag); }
 };
 
-const std::map<std::string, std::vector<std::string>>& known_flags() {
-  static const std::map<std::string, std::vector<std::string>> flags{
-      {"migrate", {}},
-      {"account create", {"email", "password", "exists-ok"}},
-      {"site create", {"tz", "account", "exists-ok"}},
-      {"site publish", {}},
-      {"api-key create", {"account", "scope"}},
+struct command_spec {
+  std::vector<std::string> required;
+  std::vector<std::string> optional;
+  std::string argument;  // the one positional argument after the command's words, if any
+};
+
+const std::map<std::string, command_spec>& commands() {
+  static const std::map<std::string, command_spec> specs{
+      {"migrate", {{}, {}, {}}},
+      {"account create", {{"email", "password"}, {"exists-ok"}, {}}},
+      {"site create", {{"tz", "account"}, {"exists-ok"}, "DOMAIN"}},
+      {"site publish", {{}, {}, {}}},
+      {"api-key create", {{"account"}, {"scope"}, {}}},
   };
-  return flags;
+  return specs;
 }
 
 bool is_boolean_flag(const std::string& name) { return name == "exists-ok" || name == "help"; }
@@ -85,25 +91,33 @@ command_line parse(const std::vector<std::string>& args) {
   return cl;
 }
 
+// The command's name, after checking its words and flags against its spec (no I/O yet, so a
+// usage mistake is reported as one before anything is touched).
 std::string command_name(const command_line& cl) {
   if (cl.words.empty()) {
     throw usage_error("no command given");
   }
-  if (cl.words[0] == "migrate") {
-    return "migrate";
-  }
-  if (cl.words.size() < 2) {
-    throw usage_error("unknown command '" + cl.words[0] + "'");
-  }
-  const std::string name = cl.words[0] + " " + cl.words[1];
-  const auto known = known_flags().find(name);
-  if (known == known_flags().end()) {
+  const std::string name = cl.words[0] == "migrate" || cl.words.size() < 2
+                               ? cl.words[0]
+                               : cl.words[0] + " " + cl.words[1];
+  const auto spec = commands().find(name);
+  if (spec == commands().end()) {
     throw usage_error("unknown command '" + name + "'");
   }
+  const std::size_t command_words = name == "migrate" ? 1 : 2;
+  const auto& argument = spec->second.argument;
+  if (cl.words.size() != command_words + (argument.empty() ? 0 : 1)) {
+    throw usage_error("'" + name + "' takes " + (argument.empty() ? "no arguments" : "one " + argument));
+  }
   for (const auto& [flag, value] : cl.flags) {
-    if (std::find(known->second.begin(), known->second.end(), flag) == known->second.end()) {
+    const auto& s = spec->second;
+    if (std::find(s.required.begin(), s.required.end(), flag) == s.required.end() &&
+        std::find(s.optional.begin(), s.optional.end(), flag) == s.optional.end()) {
       throw usage_error("'" + name + "' has no option --" + flag);
     }
+  }
+  for (const auto& flag : spec->second.required) {
+    cl.required(flag);
   }
   return name;
 }
@@ -138,36 +152,26 @@ int execute(const command_line& cl, const std::string& name, const settings& s, 
   pqxx::work tx(*conn);
   if (name == "account create") {
     const std::string email = cl.required("email");
-    try {
-      const auto account = storage::create_account(tx, email, cl.required("password"));
-      tx.commit();
-      out << "created account " << account.id << " " << account.email << "\n";
-    } catch (const storage::already_exists&) {
-      if (!cl.has("exists-ok")) {
-        throw;
-      }
+    if (cl.has("exists-ok") && storage::find_account(tx, email)) {
       out << "account " << email << " already exists\n";
+      return 0;
     }
+    const auto account = storage::create_account(tx, email, cl.required("password"));
+    tx.commit();
+    out << "created account " << account.id << " " << account.email << "\n";
     return 0;
   }
   if (name == "site create") {
-    if (cl.words.size() != 3) {
-      throw usage_error("site create needs exactly one DOMAIN");
-    }
     const auto account = require_account(tx, cl.required("account"));
-    std::optional<storage::site> site;
-    try {
-      pqxx::subtransaction attempt(tx, "create_site");
-      site = storage::create_site(attempt, account.id, cl.words[2], cl.required("tz"));
-      attempt.commit();
-    } catch (const storage::already_exists&) {
-      if (!cl.has("exists-ok")) {
-        throw;
-      }
-      site = storage::find_site(tx, cl.words[2]);
-      if (!site || site->account_id != account.id) {
-        throw storage::already_exists("domain", "the domain is registered to another account");
-      }
+    auto site = storage::find_site(tx, cl.words[2]);
+    if (site && !cl.has("exists-ok")) {
+      throw storage::already_exists("domain", "a site with this domain already exists");
+    }
+    if (site && site->account_id != account.id) {
+      throw storage::already_exists("domain", "the domain is registered to another account");
+    }
+    if (!site) {
+      site = storage::create_site(tx, account.id, cl.words[2], cl.required("tz"));
     }
     // Publish before committing: when Redis is unreachable the command fails as a whole and can
     // simply be run again, instead of leaving a site collectors never hear of.

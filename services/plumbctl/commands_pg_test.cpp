@@ -1,0 +1,95 @@
+// plumbctl against real PostgreSQL and Redis: exit statuses, messages and idempotent set-up.
+#include <catch2/catch.hpp>
+#include <map>
+#include <sstream>
+
+#include "commands.hpp"
+#include "plumb/redis/connection.hpp"
+#include "plumb/test_support/environment.hpp"
+
+using namespace plumb;
+
+namespace {
+
+struct outcome {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+class cli {
+ public:
+  explicit cli(std::map<std::string, std::string> env) : env_(std::move(env)) {}
+  outcome operator()(std::vector<std::string> args) const {
+    std::ostringstream out;
+    std::ostringstream err;
+    const int status = plumbctl::run(
+        args,
+        [this](const std::string& name) -> std::optional<std::string> {
+          const auto it = env_.find(name);
+          return it == env_.end() ? std::nullopt : std::optional(it->second);
+        },
+        out, err);
+    return {status, out.str(), err.str()};
+  }
+
+ private:
+  std::map<std::string, std::string> env_;
+};
+
+}  // namespace
+
+TEST_CASE("plumbctl sets up accounts, sites and keys, idempotently where asked") {
+  test_support::scoped_database db;
+  const std::string prefix = test_support::unique_name("t:") + ":";
+  const cli plumbctl({{"PLUMB_PG_DSN", db.dsn()},
+                      {"PLUMB_REDIS_URL", test_support::redis_url()},
+                      {"PLUMB_REDIS_PREFIX", prefix}});
+
+  CHECK(plumbctl({"migrate"}).status == 0);
+  CHECK(plumbctl({"migrate"}).out.find("schema version") != std::string::npos);
+
+  const std::vector<std::string> create_account{"account", "create", "--email", "a@example.com",
+                                                "--password", "long enough"};
+  CHECK(plumbctl(create_account).status == 0);
+  const auto duplicate = plumbctl(create_account);
+  CHECK(duplicate.status == 1);
+  CHECK(duplicate.err.find("already exists") != std::string::npos);
+  auto again = create_account;
+  again.push_back("--exists-ok");
+  CHECK(plumbctl(again).status == 0);
+
+  const auto bad_tz = plumbctl({"site", "create", "a.example", "--tz", "Nowhere/Land", "--account", "a@example.com"});
+  CHECK(bad_tz.status == 1);
+  CHECK(bad_tz.err.find("timezone") != std::string::npos);
+  const auto site = plumbctl({"site", "create", "www.A.example", "--tz", "UTC", "--account", "a@example.com"});
+  INFO(site.err);
+  CHECK(site.status == 0);
+  CHECK(site.out.find("a.example (UTC)") != std::string::npos);
+  CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com"}).status == 1);
+  CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com", "--exists-ok"}).status == 0);
+
+  // The site map collectors read was published to Redis.
+  redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
+  const auto published = redis.command({"HGET", prefix + "sites", "a.example"});
+  CHECK(published.str.find("\"tz\":\"UTC\"") != std::string::npos);
+  redis.command({"DEL", prefix + "sites"});
+
+  const auto key = plumbctl({"api-key", "create", "--account", "a@example.com"});
+  CHECK(key.status == 0);
+  CHECK(key.out.rfind("plumb_", 0) == 0);
+  CHECK(plumbctl({"api-key", "create", "--account", "nobody@example.com"}).status == 1);
+}
+
+TEST_CASE("plumbctl refuses bad command lines with exit status 2") {
+  const cli plumbctl({});
+  CHECK(plumbctl({}).status == 2);
+  CHECK(plumbctl({"frobnicate"}).status == 2);
+  CHECK(plumbctl({"account", "create", "--email"}).status == 2);
+  CHECK(plumbctl({"account", "create", "--bogus", "x"}).status == 2);
+  const auto missing = plumbctl({"api-key", "create"});
+  CHECK(missing.status == 2);
+  CHECK(missing.err.find("--account is required") != std::string::npos);
+  CHECK(plumbctl({"--help"}).status == 0);
+  CHECK(plumbctl({"--help"}).out.find("plumbctl migrate") != std::string::npos);
+}
