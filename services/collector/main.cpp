@@ -13,21 +13,17 @@ int main(int argc, char** argv) {
     runtime::shutdown_signal signals;
     config::env_reader env(config::process_environment());
     const auto cfg = collector::collector_config::from_env(env);
-    const auto endpoint = redis::endpoint::parse_url(cfg.common.redis_url);
-    if (!endpoint) {
-      throw config::invalid_config({"PLUMB_REDIS_URL: " + endpoint.error()});
-    }
     log::logger log("collector", cfg.common.log_level);
     runtime::log_startup(log, env);
     metrics::registry registry;
-    const events::keys keys(cfg.common.redis_prefix);
+    const auto& keys = cfg.common.keys;
     const auto& clock = core::system_clock::instance();
 
     // Sites and salts must be loaded before the first hit can be hashed and routed.
     collector::site_cache sites;
     collector::salt_store salts;
     auto refresh = [&] {
-      redis::connection redis(*endpoint);
+      redis::connection redis(cfg.common.redis);
       sites.refresh(redis, keys);
       salts.refresh(redis, keys, clock.now());
     };
@@ -49,7 +45,7 @@ int main(int argc, char** argv) {
                        "refreshing sites and salts failed; using cached copies", {{"error", e.what()}});
     });
 
-    collector::publisher publisher({*endpoint, keys, cfg.buffer_events, 500}, log, registry);
+    collector::publisher publisher({cfg.common.redis, keys, cfg.buffer_events, 500}, log, registry);
     auto handler = std::make_shared<const collector::ingest_handler>(
         sites, salts, clock,
         [&publisher](std::vector<events::fields> entries) { return publisher.enqueue(std::move(entries)); },

@@ -11,10 +11,6 @@ int main(int argc, char** argv) {
     runtime::shutdown_signal signals;
     config::env_reader env(config::process_environment());
     const auto cfg = dashboard::dashboard_config::from_env(env);
-    const auto endpoint = redis::endpoint::parse_url(cfg.common.redis_url);
-    if (!endpoint) {
-      throw config::invalid_config({"PLUMB_REDIS_URL: " + endpoint.error()});
-    }
     log::logger log("dashboard", cfg.common.log_level);
     runtime::log_startup(log, env);
     metrics::registry registry;
@@ -32,8 +28,8 @@ int main(int argc, char** argv) {
             pqxx::nontransaction(*conn).exec("SELECT 1");
             return std::string();
           }},
-         {"redis", [&endpoint] {
-            redis::connection redis(*endpoint);
+         {"redis", [&cfg] {
+            redis::connection redis(cfg.common.redis);
             const auto pong = redis.command({"PING"});
             return pong.is_error() ? pong.str : std::string();
           }}});

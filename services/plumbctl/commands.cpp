@@ -131,12 +131,8 @@ storage::account require_account(pqxx::transaction_base& tx, const std::string& 
 }
 
 void publish_sites(pqxx::transaction_base& tx, const settings& s) {
-  const auto endpoint = redis::endpoint::parse_url(s.common.redis_url);
-  if (!endpoint) {
-    throw config::invalid_config({"PLUMB_REDIS_URL: " + endpoint.error()});
-  }
-  redis::connection redis(*endpoint);
-  storage::publish_site_map(tx, redis, events::keys(s.common.redis_prefix));
+  redis::connection redis(s.common.redis);
+  storage::publish_site_map(tx, redis, s.common.keys);
 }
 
 int execute(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {

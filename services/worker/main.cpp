@@ -10,14 +10,10 @@ int main(int argc, char** argv) {
     runtime::shutdown_signal signals;
     config::env_reader env(config::process_environment());
     const auto cfg = worker::worker_config::from_env(env);
-    const auto endpoint = redis::endpoint::parse_url(cfg.common.redis_url);
-    if (!endpoint) {
-      throw config::invalid_config({"PLUMB_REDIS_URL: " + endpoint.error()});
-    }
     log::logger log("worker", cfg.common.log_level);
     runtime::log_startup(log, env);
     metrics::registry registry;
-    worker::worker loop(cfg, *endpoint, log, registry);
+    worker::worker loop(cfg, log, registry);
 
     http::router routes;
     runtime::add_standard_routes(routes, registry, {{"pipeline", [&loop] { return loop.last_error(); }}});

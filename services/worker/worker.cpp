@@ -8,11 +8,8 @@ namespace {
 constexpr std::chrono::milliseconds retry_pause{500};
 }  // namespace
 
-worker::worker(const worker_config& cfg, redis::endpoint endpoint, log::logger& log,
-               metrics::registry& registry)
+worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& registry)
     : cfg_(cfg),
-      endpoint_(std::move(endpoint)),
-      keys_(cfg.common.redis_prefix),
       log_(log),
       stored_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.", R"(outcome="stored")")),
       duplicates_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
@@ -32,9 +29,9 @@ void worker::connect() {
     consumer_.reset();
     // The blocking read waits up to batch_wait: the command timeout must outlast it.
     redis_ = std::make_unique<redis::connection>(
-        endpoint_, redis::timeouts{std::chrono::milliseconds(2'000),
+        cfg_.common.redis, redis::timeouts{std::chrono::milliseconds(2'000),
                                    cfg_.batch_wait + std::chrono::milliseconds(5'000)});
-    consumer_ = std::make_unique<queue::consumer>(*redis_, keys_, cfg_.consumer_name);
+    consumer_ = std::make_unique<queue::consumer>(*redis_, cfg_.common.keys, cfg_.consumer_name);
     consumer_->ensure_group();
   }
   if (!pg_ || !pg_->is_open()) {

@@ -21,8 +21,7 @@ namespace plumb::worker {
 
 class worker {
  public:
-  worker(const worker_config& cfg, redis::endpoint endpoint, log::logger& log,
-         metrics::registry& registry);
+  worker(const worker_config& cfg, log::logger& log, metrics::registry& registry);
 
   // Processes batches until `should_stop` returns true (checked between batches).
   void run(const std::function<bool()>& should_stop);
@@ -37,8 +36,6 @@ class worker {
   void fail(const std::exception& e);
 
   const worker_config& cfg_;
-  redis::endpoint endpoint_;
-  events::keys keys_;
   log::logger& log_;
   std::unique_ptr<redis::connection> redis_;
   std::unique_ptr<pqxx::connection> pg_;

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "plumb/core/text.hpp"
+
 namespace plumb::core {
 namespace {
 
@@ -12,19 +14,6 @@ std::uint64_t random_u64() {
     return (std::uint64_t{device()} << 32) ^ device();
   }()};
   return engine();
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 constexpr bool is_dash_position(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
@@ -61,8 +50,8 @@ std::optional<event_id> event_id::parse(std::string_view text) {
       ++i;
       continue;
     }
-    const int hi = hex_value(text[i]);
-    const int lo = hex_value(text[i + 1]);
+    const int hi = hex_digit_value(text[i]);
+    const int lo = hex_digit_value(text[i + 1]);
     if (hi < 0 || lo < 0 || is_dash_position(i + 1)) {
       return std::nullopt;
     }

@@ -1,5 +1,6 @@
 #include "plumb/events/site_map.hpp"
 
+#include "plumb/core/text.hpp"
 #include "plumb/json/value.hpp"
 #include "plumb/json/writer.hpp"
 
@@ -36,11 +37,7 @@ std::optional<site_descriptor> decode_site_descriptor(std::string_view text) {
 }
 
 expected<std::string, std::string> normalize_domain(std::string_view input) {
-  std::string domain;
-  domain.reserve(input.size());
-  for (const char c : input) {
-    domain.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  }
+  std::string domain = core::ascii_lower(input);
   if (const auto scheme = domain.find("://"); scheme != std::string::npos) {
     domain.erase(0, scheme + 3);
   }

@@ -3,24 +3,9 @@
 #include <catch2/catch.hpp>
 
 using plumb::http::parse_query;
-using plumb::http::percent_decode;
 using plumb::http::request;
 using plumb::http::response;
 using pairs = std::vector<std::pair<std::string, std::string>>;
-
-TEST_CASE("percent_decode decodes escapes and keeps broken ones literally", "[message]") {
-  CHECK(percent_decode("a%20b%2Fc", false) == "a b/c");
-  CHECK(percent_decode("%e2%82%AC", false) == "\xe2\x82\xac");
-  CHECK(percent_decode("a+b", false) == "a+b");
-  CHECK(percent_decode("a+b", true) == "a b");
-  CHECK(percent_decode("%", true) == "%");
-  CHECK(percent_decode("%4", true) == "%4");
-  CHECK(percent_decode("%zz%4g", true) == "%zz%4g");
-  CHECK(percent_decode("100%", true) == "100%");
-  CHECK(percent_decode("%%41", true) == "%A");
-  CHECK(percent_decode("%00", true) == std::string(1, '\0'));
-  CHECK(percent_decode("", true).empty());
-}
 
 TEST_CASE("parse_query splits pairs and decodes keys and values", "[message]") {
   CHECK(parse_query("") == pairs{});

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "plumb/core/text.hpp"
 #include "plumb/redis/connection.hpp"
 
 namespace plumb::redis {
@@ -15,20 +16,6 @@ constexpr std::string_view tls_scheme = "rediss://";
 constexpr std::string_view expected_form = "expected redis://[:password@]host[:port][/db]";
 // The one user name that AUTH <password> authenticates as; endpoint has no field for others.
 constexpr std::string_view default_user = "default";
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    const char c = text[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower != prefix[i]) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Parses a non-empty run of ASCII digits into [0, max]; nullopt on anything else (signs, spaces,
 // overflow).
@@ -50,50 +37,14 @@ std::optional<Int> parse_digits(std::string_view text, Int max) {
   return result;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// Decodes %XX escapes (how a password holding '@', ':' or '/' is written in a URL).
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (text.size() - i < 3) {
-      return std::nullopt;  // '%' needs two hex digits after it
-    }
-    const int high = hex_value(text[i + 1]);
-    const int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0) {
-      return std::nullopt;
-    }
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 expected<endpoint, std::string> endpoint::parse_url(std::string_view url) {
   using failure = unexpected<std::string>;
-  if (starts_with_ignoring_case(url, tls_scheme)) {
+  if (core::istarts_with(url, tls_scheme)) {
     return failure("scheme rediss:// (TLS) is not supported; " + std::string(expected_form));
   }
-  if (!starts_with_ignoring_case(url, scheme)) {
+  if (!core::istarts_with(url, scheme)) {
     return failure("bad scheme: " + std::string(expected_form));
   }
   std::string_view rest = url.substr(scheme.size());
@@ -112,7 +63,7 @@ expected<endpoint, std::string> endpoint::parse_url(std::string_view url) {
       return failure("user name '" + std::string(user) +
                      "' is not supported: only the default user (redis://:password@host)");
     }
-    auto password = percent_decode(user_info.substr(colon + 1));
+    auto password = core::percent_decode_strict(user_info.substr(colon + 1));
     if (!password) {
       return failure("bad password: malformed %-escape");
     }

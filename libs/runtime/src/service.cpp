@@ -49,11 +49,17 @@ common_settings read_common(config::env_reader& env) {
   } else {
     env.problem("PLUMB_LOG_LEVEL", "must be debug, info, warn or error");
   }
-  s.redis_url = env.connection_url("PLUMB_REDIS_URL", "redis://127.0.0.1:6379/0");
-  s.redis_prefix = env.text("PLUMB_REDIS_PREFIX", "plumb:");
-  if (s.redis_prefix.empty() || s.redis_prefix.size() > 64) {
+  const auto redis_url = env.connection_url("PLUMB_REDIS_URL", "redis://127.0.0.1:6379/0");
+  if (auto endpoint = redis::endpoint::parse_url(redis_url)) {
+    s.redis = std::move(*endpoint);
+  } else {
+    env.problem("PLUMB_REDIS_URL", endpoint.error());
+  }
+  const auto prefix = env.text("PLUMB_REDIS_PREFIX", "plumb:");
+  if (prefix.empty() || prefix.size() > 64) {
     env.problem("PLUMB_REDIS_PREFIX", "must be 1 to 64 characters");
   }
+  s.keys = events::keys(prefix);
   return s;
 }
 

@@ -1,5 +1,6 @@
 #include "plumb/storage/tenants.hpp"
 
+#include "plumb/core/text.hpp"
 #include "plumb/crypto/crypto.hpp"
 #include "plumb/events/site_map.hpp"
 
@@ -11,16 +12,6 @@ constexpr std::string_view api_key_prefix = "plumb_";
 constexpr std::size_t api_key_random_bytes = 32;
 // Passwords beyond this are refused rather than silently truncated or used for hashing DoS.
 constexpr std::size_t max_password_length = 1024;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 void validate_email(const std::string& email) {
   const auto at = email.find('@');
@@ -49,7 +40,7 @@ site site_from_row(const pqxx::row& row) {
 
 account create_account(pqxx::transaction_base& tx, std::string_view email_input,
                        std::string_view password) {
-  const std::string email = lower(email_input);
+  const std::string email = core::ascii_lower(email_input);
   validate_email(email);
   if (password.size() < min_password_length || password.size() > max_password_length) {
     throw invalid_input("password", "password must be 8 to 1024 characters long");
@@ -66,7 +57,7 @@ account create_account(pqxx::transaction_base& tx, std::string_view email_input,
 
 std::optional<account> find_account(pqxx::transaction_base& tx, std::string_view email) {
   const auto result =
-      tx.exec_params("SELECT id, email FROM accounts WHERE email = $1", lower(email));
+      tx.exec_params("SELECT id, email FROM accounts WHERE email = $1", core::ascii_lower(email));
   if (result.empty()) {
     return std::nullopt;
   }

@@ -49,6 +49,5 @@ using handler = std::function<response(const request&)>;
 // Decoded key/value pairs of a query string or form body ('+' means space). Invalid percent
 // escapes are kept literally, never rejected: callers validate values they care about.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
-std::string percent_decode(std::string_view text, bool plus_is_space);
 
 }  // namespace plumb::http

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "plumb/config/env_reader.hpp"
+#include "plumb/events/keys.hpp"
 #include "plumb/http/router.hpp"
 #include "plumb/log/logger.hpp"
 #include "plumb/metrics/registry.hpp"
+#include "plumb/redis/connection.hpp"
 
 namespace plumb::runtime {
 
@@ -28,8 +30,8 @@ class shutdown_signal {
 // Settings every service reads.
 struct common_settings {
   log::level log_level = log::level::info;
-  std::string redis_url;
-  std::string redis_prefix;
+  redis::endpoint redis;  // from PLUMB_REDIS_URL
+  events::keys keys;      // from PLUMB_REDIS_PREFIX
 };
 common_settings read_common(config::env_reader& env);
 // Help text lines for the settings above, for --help.
