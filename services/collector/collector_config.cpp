@@ -11,6 +11,11 @@ collector_config collector_config::from_env(config::env_reader& env) {
       static_cast<std::size_t>(env.integer("PLUMB_COLLECTOR_BUFFER_EVENTS", 100'000, 1'000, 10'000'000));
   c.refresh_interval = env.millis("PLUMB_SITE_REFRESH_MS", std::chrono::milliseconds(5'000),
                                   std::chrono::milliseconds(100), std::chrono::milliseconds(600'000));
+  if (auto proxies = parse_cidr_list(env.text("PLUMB_TRUSTED_PROXIES", ""))) {
+    c.trusted_proxies = std::move(*proxies);
+  } else {
+    env.problem("PLUMB_TRUSTED_PROXIES", proxies.error());
+  }
   env.finish();
   return c;
 }
@@ -23,10 +28,11 @@ std::string collector_config::help() {
          "  PLUMB_COLLECTOR_LISTEN         host:port to listen on, port 0 = any free port (default 127.0.0.1:8480)\n"
          "  PLUMB_COLLECTOR_IO_THREADS     HTTP I/O threads (default 2)\n"
          "  PLUMB_COLLECTOR_BUFFER_EVENTS  events held in memory while Redis is unavailable (default 100000)\n"
-         "  PLUMB_SITE_REFRESH_MS          how often the site map and salts are reloaded (default 5000)\n" +
+         "  PLUMB_SITE_REFRESH_MS          how often the site map and salts are reloaded (default 5000)\n"
+         "  PLUMB_TRUSTED_PROXIES          comma-separated CIDRs whose X-Forwarded-For is believed (default none)\n" +
          runtime::common_help() +
          "\n"
-         "Endpoints: POST /api/event, GET /healthz, GET /metrics.\n"
+         "Endpoints: POST /api/event, GET /api/event (pixel), GET /healthz, GET /metrics.\n"
          "Logs one JSON object per line on stderr, including {\"msg\":\"listening\",\"port\":N}.\n";
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "client_ip.hpp"
 #include "plumb/config/env_reader.hpp"
 #include "plumb/runtime/service.hpp"
 
@@ -14,6 +15,7 @@ struct collector_config {
   unsigned io_threads = 2;
   std::size_t buffer_events = 100'000;
   std::chrono::milliseconds refresh_interval{5'000};
+  std::vector<cidr> trusted_proxies;  // peers whose X-Forwarded-For is believed
 
   // Reads every PLUMB_* setting; throws config::invalid_config listing all problems.
   static collector_config from_env(config::env_reader& env);

@@ -1,6 +1,7 @@
 #include "hit_request.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "plumb/events/site_map.hpp"
 #include "plumb/json/value.hpp"
@@ -148,20 +149,35 @@ void parse_revenue(const json::value& raw, hit_request& hit, field_errors& error
   hit.revenue = events::revenue{*code, *amount_text};
 }
 
-}  // namespace
+// Query-string values are all text; give the ones the JSON form types their JSON type, so one
+// validator serves both. Values that do not convert stay text and fail validation with a message.
+json::value typed_query_value(std::string_view key, const std::string& text) {
+  if (key == "w" || key == "screen_width") {
+    std::int64_t number = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec == std::errc{} && end == text.data() + text.size() && !text.empty()) {
+      return json::value(number);
+    }
+  } else if (key == "h" || key == "hash_mode" || key == "i" || key == "interactive") {
+    if (text == "1" || text == "true") {
+      return json::value(true);
+    }
+    if (text == "0" || text == "false") {
+      return json::value(false);
+    }
+  } else if (key == "$" || key == "revenue") {
+    if (auto parsed = json::parse(text)) {
+      return std::move(*parsed);
+    }
+  }
+  return json::value(text);
+}
 
-expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
-  const auto doc = json::parse(body);
-  if (!doc) {
-    return unexpected(field_errors{{"body", "must be a JSON object: " + doc.error().message}});
-  }
-  if (!doc->is_object()) {
-    return unexpected(field_errors{{"body", "must be a JSON object"}});
-  }
+expected<hit_request, field_errors> validate_hit(const json::value& doc) {
   hit_request hit;
   field_errors errors;
 
-  const auto* name = member(*doc, "n", "name");
+  const auto* name = member(doc, "n", "name");
   if (name == nullptr || name->as_string() == nullptr || name->as_string()->empty()) {
     errors.emplace_back("name", "is required");
   } else if (name->as_string()->size() > max_event_name_bytes || has_nul(*name->as_string())) {
@@ -170,7 +186,7 @@ expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
     hit.name = *name->as_string();
   }
 
-  const auto* url = member(*doc, "u", "url");
+  const auto* url = member(doc, "u", "url");
   std::optional<std::string> host;
   if (url == nullptr || url->as_string() == nullptr || url->as_string()->empty()) {
     errors.emplace_back("url", "is required");
@@ -182,7 +198,7 @@ expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
     hit.url = *url->as_string();
   }
 
-  if (const auto* domain = member(*doc, "d", "domain"); domain != nullptr && !domain->is_null()) {
+  if (const auto* domain = member(doc, "d", "domain"); domain != nullptr && !domain->is_null()) {
     const std::string* list = domain->as_string();
     if (list == nullptr) {
       errors.emplace_back("domain", "must be a string");
@@ -221,7 +237,7 @@ expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
     errors.emplace_back("domain", "is required");
   }
 
-  if (const auto* referrer = member(*doc, "r", "referrer"); referrer != nullptr && !referrer->is_null()) {
+  if (const auto* referrer = member(doc, "r", "referrer"); referrer != nullptr && !referrer->is_null()) {
     const auto* text = referrer->as_string();
     if (text == nullptr || text->size() > max_url_bytes || has_nul(*text)) {
       errors.emplace_back("referrer", "must be a string of at most 2000 bytes");
@@ -230,7 +246,7 @@ expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
     }
   }
 
-  if (const auto* width = member(*doc, "w", "screen_width"); width != nullptr && !width->is_null()) {
+  if (const auto* width = member(doc, "w", "screen_width"); width != nullptr && !width->is_null()) {
     const auto w = width->as_int();
     if (!w || *w < 0 || *w > max_screen_width) {
       errors.emplace_back("screen_width", "must be an integer from 0 to 100000");
@@ -239,10 +255,10 @@ expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
     }
   }
 
-  if (const auto* h = member(*doc, "h", "hash_mode"); h != nullptr && !h->is_null()) {
+  if (const auto* h = member(doc, "h", "hash_mode"); h != nullptr && !h->is_null()) {
     hit.hash_mode = h->as_bool().value_or(h->as_int().value_or(0) != 0);
   }
-  if (const auto* i = member(*doc, "i", "interactive"); i != nullptr && !i->is_null()) {
+  if (const auto* i = member(doc, "i", "interactive"); i != nullptr && !i->is_null()) {
     const auto b = i->as_bool();
     if (!b) {
       errors.emplace_back("interactive", "must be true or false");
@@ -250,10 +266,10 @@ expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
       hit.interactive = *b;
     }
   }
-  if (const auto* props = member(*doc, "p", "props")) {
+  if (const auto* props = member(doc, "p", "props")) {
     parse_props(*props, hit, errors);
   }
-  if (const auto* revenue = member(*doc, "$", "revenue")) {
+  if (const auto* revenue = member(doc, "$", "revenue")) {
     parse_revenue(*revenue, hit, errors);
   }
 
@@ -261,6 +277,32 @@ expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
     return unexpected(std::move(errors));
   }
   return hit;
+}
+
+}  // namespace
+
+expected<hit_request, field_errors> parse_hit_json(std::string_view body) {
+  const auto doc = json::parse(body);
+  if (!doc) {
+    return unexpected(field_errors{{"body", "must be a JSON object: " + doc.error().message}});
+  }
+  if (!doc->is_object()) {
+    return unexpected(field_errors{{"body", "must be a JSON object"}});
+  }
+  return validate_hit(*doc);
+}
+
+expected<hit_request, field_errors> parse_hit_query(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  json::object fields;
+  for (const auto& [key, value] : query) {
+    // Text reaching the stream must be valid UTF-8 (JSON bodies are checked by the parser).
+    if (!json::valid_utf8(key) || !json::valid_utf8(value)) {
+      return unexpected(field_errors{{"query", "must be valid UTF-8"}});
+    }
+    fields.emplace_back(key, typed_query_value(key, value));
+  }
+  return validate_hit(json::value(std::move(fields)));
 }
 
 }  // namespace plumb::collector

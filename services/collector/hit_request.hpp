@@ -44,5 +44,9 @@ using field_errors = std::vector<std::pair<std::string, std::string>>;
 // Parses a JSON body with short or long keys (n/name, u/url, d/domain, r/referrer, w, h,
 // p/props, $/revenue, i/interactive). Every problem found is reported, not just the first.
 expected<hit_request, field_errors> parse_hit_json(std::string_view body);
+// The same fields as decoded query parameters (GET /api/event, the no-JS pixel); `p` and `$`
+// carry JSON text.
+expected<hit_request, field_errors> parse_hit_query(
+    const std::vector<std::pair<std::string, std::string>>& query);
 
 }  // namespace plumb::collector

@@ -2,9 +2,11 @@
 #include <thread>
 
 #include "collector.hpp"
+#include "collector_config.hpp"
 #include "publisher.hpp"
 #include "plumb/http/server.hpp"
 #include "plumb/runtime/periodic_task.hpp"
+#include "plumb/runtime/service.hpp"
 
 using namespace plumb;
 
@@ -47,7 +49,7 @@ int main(int argc, char** argv) {
 
     collector::publisher publisher({cfg.common.redis, keys, cfg.buffer_events, 500}, log, registry);
     auto handler = std::make_shared<const collector::ingest_handler>(
-        sites, salts, clock,
+        sites, salts, clock, cfg.trusted_proxies,
         [&publisher](std::vector<events::fields> entries) { return publisher.enqueue(std::move(entries)); },
         registry);
 

@@ -19,7 +19,11 @@ bool is_label_char(char c) {
 
 std::string encode_site_descriptor(const site_descriptor& site) {
   json::writer w;
-  w.begin_object().key("id").value(site.id).key("tz").value(site.timezone).end_object();
+  w.begin_object().key("id").value(site.id).key("tz").value(site.timezone);
+  if (site.ignore_do_not_track) {
+    w.key("dnt").value(true);
+  }
+  w.end_object();
   return std::move(w).str();
 }
 
@@ -33,7 +37,9 @@ std::optional<site_descriptor> decode_site_descriptor(std::string_view text) {
   if (id == nullptr || !id->as_int() || *id->as_int() <= 0 || tz == nullptr || !tz->as_string()) {
     return std::nullopt;
   }
-  return site_descriptor{*id->as_int(), *tz->as_string()};
+  const auto* dnt = doc->find("dnt");
+  return site_descriptor{*id->as_int(), *tz->as_string(),
+                         dnt != nullptr && dnt->as_bool().value_or(false)};
 }
 
 expected<std::string, std::string> normalize_domain(std::string_view input) {

@@ -9,6 +9,9 @@ TEST_CASE("site descriptors round-trip and malformed ones are refused") {
   const auto decoded = decode_site_descriptor(encode_site_descriptor(site));
   REQUIRE(decoded);
   CHECK(*decoded == site);
+  const site_descriptor private_site{7, "UTC", true};
+  CHECK(*decode_site_descriptor(encode_site_descriptor(private_site)) == private_site);
+  CHECK(encode_site_descriptor(site).find("dnt") == std::string::npos);
   CHECK_FALSE(decode_site_descriptor("{"));
   CHECK_FALSE(decode_site_descriptor(R"({"id":0,"tz":"UTC"})"));
   CHECK_FALSE(decode_site_descriptor(R"({"id":"1","tz":"UTC"})"));

@@ -15,6 +15,8 @@ namespace plumb::events {
 struct site_descriptor {
   std::int64_t id = 0;
   std::string timezone;
+  // Drop hits from browsers sending DNT: 1 or Sec-GPC: 1 (default: count them, anonymously).
+  bool ignore_do_not_track = false;
   friend bool operator==(const site_descriptor&, const site_descriptor&) = default;
 };
 

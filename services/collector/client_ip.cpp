@@ -1,0 +1,139 @@
+#include "client_ip.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace plumb::collector {
+namespace {
+
+constexpr std::array<std::uint8_t, 12> v4_mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool is_v4_mapped(const ip_address& a) {
+  return std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), a.bytes.begin());
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::optional<ip_address> ip_address::parse(std::string_view text) {
+  // Longest textual IPv6 address is 45 characters; anything longer is not an address.
+  constexpr std::size_t max_text = 45;
+  if (text.empty() || text.size() > max_text) {
+    return std::nullopt;
+  }
+  if (text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+  }
+  const std::string terminated(text);
+  ip_address out;
+  std::array<std::uint8_t, 4> v4{};
+  if (inet_pton(AF_INET, terminated.c_str(), v4.data()) == 1) {
+    std::copy(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), out.bytes.begin());
+    std::copy(v4.begin(), v4.end(), out.bytes.begin() + 12);
+    return out;
+  }
+  if (inet_pton(AF_INET6, terminated.c_str(), out.bytes.data()) == 1) {
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::string ip_address::to_string() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (is_v4_mapped(*this)) {
+    inet_ntop(AF_INET, bytes.data() + 12, text, sizeof text);
+  } else {
+    inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
+  }
+  return text;
+}
+
+expected<cidr, std::string> cidr::parse(std::string_view text) {
+  text = trim(text);
+  const auto slash = text.find('/');
+  const auto address = ip_address::parse(text.substr(0, slash));
+  if (!address) {
+    return unexpected<std::string>("'" + std::string(text) + "' is not an IP address or CIDR range");
+  }
+  const bool v4 = is_v4_mapped(*address);
+  unsigned bits = 128;
+  if (slash != std::string_view::npos) {
+    const auto digits = text.substr(slash + 1);
+    unsigned parsed = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty() ||
+        parsed > (v4 ? 32U : 128U)) {
+      return unexpected<std::string>("'" + std::string(text) + "' has an invalid prefix length");
+    }
+    bits = v4 ? parsed + 96 : parsed;
+  }
+  return cidr{*address, bits};
+}
+
+bool cidr::contains(const ip_address& address) const {
+  unsigned remaining = prefix_bits;
+  for (std::size_t i = 0; i < 16 && remaining > 0; ++i) {
+    const unsigned take = std::min(remaining, 8U);
+    const auto mask = static_cast<std::uint8_t>(0xFF << (8 - take));
+    if ((network.bytes[i] & mask) != (address.bytes[i] & mask)) {
+      return false;
+    }
+    remaining -= take;
+  }
+  return true;
+}
+
+expected<std::vector<cidr>, std::string> parse_cidr_list(std::string_view text) {
+  std::vector<cidr> out;
+  while (!trim(text).empty()) {
+    const auto comma = text.find(',');
+    auto range = cidr::parse(text.substr(0, comma));
+    if (!range) {
+      return unexpected(range.error());
+    }
+    out.push_back(*range);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
+std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
+                           const std::vector<cidr>& trusted_proxies) {
+  auto trusted = [&trusted_proxies](const ip_address& a) {
+    return std::any_of(trusted_proxies.begin(), trusted_proxies.end(),
+                       [&a](const cidr& c) { return c.contains(a); });
+  };
+  const auto peer_address = ip_address::parse(peer);
+  if (!peer_address) {
+    return std::string(peer);
+  }
+  ip_address client = *peer_address;
+  if (!forwarded_for || !trusted(client)) {
+    return client.to_string();
+  }
+  // Walk right to left: each hop was appended by the proxy in front of it.
+  std::string_view chain = *forwarded_for;
+  while (trusted(client) && !trim(chain).empty()) {
+    const auto comma = chain.rfind(',');
+    const auto hop = ip_address::parse(trim(comma == std::string_view::npos ? chain : chain.substr(comma + 1)));
+    if (!hop) {
+      break;
+    }
+    client = *hop;
+    chain = comma == std::string_view::npos ? std::string_view() : chain.substr(0, comma);
+  }
+  return client.to_string();
+}
+
+}  // namespace plumb::collector

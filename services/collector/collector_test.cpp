@@ -1,0 +1,145 @@
+#include "collector.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "plumb/http/router.hpp"
+
+using namespace plumb;
+using namespace plumb::collector;
+
+namespace {
+
+// The handler with its real collaborators, a fixed clock and a vector as the stream.
+struct fixture {
+  site_cache sites;
+  salt_store salts;
+  core::fake_clock clock{core::from_unix_ms(1'700'000'000'000)};  // 2023-11-14T22:13:20Z
+  metrics::registry registry;
+  std::vector<events::fields> stream;
+  bool sink_full = false;
+  http::router routes;
+
+  explicit fixture(std::vector<cidr> proxies = {}) {
+    sites.replace({{"example.com", {1, "UTC", false}}, {"private.example", {2, "UTC", true}}});
+    salts.set("2023-11-14", std::string(salt_bytes, 'a'));
+    salts.set("2023-11-13", std::string(salt_bytes, 'b'));
+    add_ingest_routes(routes, std::make_shared<const ingest_handler>(
+                                  sites, salts, clock, std::move(proxies),
+                                  [this](std::vector<events::fields> entries) {
+                                    if (sink_full) {
+                                      return false;
+                                    }
+                                    stream.insert(stream.end(), entries.begin(), entries.end());
+                                    return true;
+                                  },
+                                  registry));
+  }
+
+  http::response send(http::verb method, std::string target, std::string body = {},
+                      std::vector<http::header> headers = {}, std::string peer = "198.51.100.9") {
+    http::request req;
+    req.method = method;
+    req.target = target;
+    req.path = target.substr(0, target.find('?'));
+    req.query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+    req.body = std::move(body);
+    req.headers = std::move(headers);
+    req.peer_address = std::move(peer);
+    const auto* route = routes.match(req);
+    return route != nullptr ? route->fn(req) : routes.fallback_response(req);
+  }
+
+  std::string field(std::size_t entry, std::string_view name) const {
+    for (const auto& [k, v] : stream.at(entry)) {
+      if (k == name) {
+        return v;
+      }
+    }
+    return {};
+  }
+};
+
+constexpr std::string_view pageview = R"({"n":"pageview","u":"https://example.com/a","d":"example.com"})";
+
+}  // namespace
+
+TEST_CASE("status codes of the ingestion endpoint") {
+  fixture f;
+  CHECK(f.send(http::verb::post, "/api/event", std::string(pageview)).status == 202);
+  CHECK(f.send(http::verb::post, "/api/event", "{").status == 400);
+  CHECK(f.send(http::verb::options, "/api/event").status == 204);
+  CHECK(f.send(http::verb::put, "/api/event").status == 405);
+  CHECK(f.send(http::verb::get, "/api/nope").status == 404);
+  const auto pixel = f.send(http::verb::get, "/api/event?n=pageview&u=https%3A%2F%2Fexample.com%2Fp");
+  CHECK(pixel.status == 200);
+  CHECK(pixel.content_type == "image/gif");
+  CHECK(pixel.body.size() == 43);
+  CHECK(f.send(http::verb::get, "/api/event?u=https%3A%2F%2Fexample.com%2F").status == 400);
+  f.sink_full = true;
+  CHECK(f.send(http::verb::post, "/api/event", std::string(pageview)).status == 503);
+  CHECK(f.stream.size() == 2);
+}
+
+TEST_CASE("an accepted hit becomes a complete stream entry without the IP") {
+  fixture f;
+  const auto res = f.send(http::verb::post, "/api/event",
+                          R"({"n":"Signup","u":"https://example.com/a","d":"example.com","p":{"plan":"pro"}})",
+                          {{"User-Agent", "Mozilla/5.0 test"}});
+  REQUIRE(res.status == 202);
+  REQUIRE(f.stream.size() == 1);
+  const auto decoded = events::decode(f.stream[0]);
+  REQUIRE(decoded);
+  CHECK(decoded->site_id == 1);
+  CHECK(decoded->name == "Signup");
+  CHECK(decoded->received_ms == 1'700'000'000'000);
+  CHECK(decoded->props_json == R"({"plan":"pro"})");
+  CHECK(decoded->user_agent == "Mozilla/5.0 test");
+  CHECK(decoded->visitor_hash ==
+        visitor_hash(std::string(salt_bytes, 'a'), 1, "198.51.100.9", "Mozilla/5.0 test"));
+  CHECK(decoded->previous_visitor_hash ==
+        visitor_hash(std::string(salt_bytes, 'b'), 1, "198.51.100.9", "Mozilla/5.0 test"));
+  for (const auto& [k, v] : f.stream[0]) {
+    CHECK(v.find("198.51.100.9") == std::string::npos);
+  }
+}
+
+TEST_CASE("unknown domains, opted-out visitors and missing salts are answered 202 but dropped") {
+  fixture f;
+  CHECK(f.send(http::verb::post, "/api/event", R"({"n":"pageview","u":"https://unknown.example/"})").status == 202);
+  // DNT only matters for sites that chose to honour it.
+  CHECK(f.send(http::verb::post, "/api/event", std::string(pageview), {{"DNT", "1"}}).status == 202);
+  CHECK(f.send(http::verb::post, "/api/event", R"({"n":"pageview","u":"https://private.example/"})",
+               {{"Sec-GPC", "1"}})
+            .status == 202);
+  CHECK(f.stream.size() == 1);
+  f.clock.advance(std::chrono::hours(48));  // no salt loaded for that day
+  CHECK(f.send(http::verb::post, "/api/event", std::string(pageview)).status == 202);
+  CHECK(f.stream.size() == 1);
+  const std::string metrics = f.registry.render();
+  CHECK(metrics.find(R"(outcome="dropped_unknown_site"} 1)") != std::string::npos);
+  CHECK(metrics.find(R"(outcome="dropped_do_not_track"} 1)") != std::string::npos);
+  CHECK(metrics.find(R"(outcome="dropped_no_salt"} 1)") != std::string::npos);
+  CHECK(metrics.find(R"(outcome="accepted"} 1)") != std::string::npos);
+}
+
+TEST_CASE("one hit may count for several registered sites") {
+  fixture f;
+  CHECK(f.send(http::verb::post, "/api/event",
+               R"({"n":"pageview","u":"https://example.com/","d":"example.com,private.example,nope.example"})")
+            .status == 202);
+  REQUIRE(f.stream.size() == 2);
+  CHECK(f.field(0, "site") == "1");
+  CHECK(f.field(1, "site") == "2");
+  CHECK(f.field(0, "id") != f.field(1, "id"));
+}
+
+TEST_CASE("the visitor hash uses the forwarded client address only behind a trusted proxy") {
+  fixture direct;
+  direct.send(http::verb::post, "/api/event", std::string(pageview), {{"X-Forwarded-For", "203.0.113.7"}}, "10.0.0.2");
+  fixture proxied(*parse_cidr_list("10.0.0.0/8"));
+  proxied.send(http::verb::post, "/api/event", std::string(pageview), {{"X-Forwarded-For", "203.0.113.7"}}, "10.0.0.2");
+  fixture client;
+  client.send(http::verb::post, "/api/event", std::string(pageview), {}, "203.0.113.7");
+  CHECK(proxied.field(0, "vh") == client.field(0, "vh"));
+  CHECK(direct.field(0, "vh") != client.field(0, "vh"));
+}
