@@ -20,6 +20,11 @@ elseif(PLUMB_SANITIZE STREQUAL "thread")
 elseif(PLUMB_SANITIZE)
   message(FATAL_ERROR "PLUMB_SANITIZE must be empty, address or thread")
 endif()
+if(PLUMB_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  # Coverage feedback for libFuzzer in every library the targets link.
+  target_compile_options(plumb_sanitizers INTERFACE -fsanitize=fuzzer-no-link,address,undefined)
+  target_link_options(plumb_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
 
 add_library(plumb_options INTERFACE)
 target_link_libraries(plumb_options INTERFACE plumb_warnings plumb_sanitizers)

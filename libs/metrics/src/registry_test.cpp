@@ -25,3 +25,20 @@ TEST_CASE("metrics render in Prometheus text format, grouped by name") {
         "# TYPE plumb_up gauge\n"
         "plumb_up 1\n");
 }
+
+TEST_CASE("histograms render cumulative buckets, sum and count") {
+  plumb::metrics::registry r;
+  auto& h = r.histogram("plumb_latency_seconds", "Latency.", {0.001, 0.01});
+  h.observe(0.0005);
+  h.observe(0.005);
+  h.observe(0.005);
+  h.observe(5);
+  CHECK(r.render() ==
+        "# HELP plumb_latency_seconds Latency.\n"
+        "# TYPE plumb_latency_seconds histogram\n"
+        "plumb_latency_seconds_bucket{le=\"0.001\"} 1\n"
+        "plumb_latency_seconds_bucket{le=\"0.01\"} 3\n"
+        "plumb_latency_seconds_bucket{le=\"+Inf\"} 4\n"
+        "plumb_latency_seconds_sum 5.0105000000000004\n"
+        "plumb_latency_seconds_count 4\n");
+}

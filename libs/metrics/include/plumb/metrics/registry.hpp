@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <vector>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -31,6 +33,21 @@ class gauge {
   std::atomic<std::int64_t> value_{0};
 };
 
+// Cumulative histogram with fixed upper bounds (Prometheus "le" buckets). observe() is lock-free.
+class histogram {
+ public:
+  explicit histogram(std::vector<double> upper_bounds);
+  void observe(double value);
+  // Cumulative counts per bound (last = +Inf), the sum and the count, for rendering.
+  std::string render(const std::string& name, const std::string& labels) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;  // one per bound, plus +Inf
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<double> sum_{0};
+};
+
 class registry {
  public:
   // Registers (or returns the already registered) metric. `labels` is the inner part of a label
@@ -40,13 +57,15 @@ class registry {
                             std::string_view labels = {});
   metrics::gauge& gauge(std::string_view name, std::string_view help,
                         std::string_view labels = {});
+  metrics::histogram& histogram(std::string_view name, std::string_view help,
+                                std::vector<double> upper_bounds, std::string_view labels = {});
   // A gauge read at render time (queue depth, pool size…).
   void gauge_fn(std::string_view name, std::string_view help, std::function<double()> read);
 
   std::string render() const;
 
  private:
-  enum class kind { counter, gauge };
+  enum class kind { counter, gauge, histogram };
   struct entry {
     std::string name;
     std::string help;
@@ -55,6 +74,7 @@ class registry {
     metrics::counter* c = nullptr;
     metrics::gauge* g = nullptr;
     std::function<double()> read;
+    metrics::histogram* h = nullptr;
   };
   entry* find(std::string_view name, std::string_view labels);
 
@@ -62,6 +82,7 @@ class registry {
   std::deque<entry> entries_;  // deque: stable addresses while registering
   std::deque<metrics::counter> counters_;
   std::deque<metrics::gauge> gauges_;
+  std::deque<metrics::histogram> histograms_;
 };
 
 }  // namespace plumb::metrics
