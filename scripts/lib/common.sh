@@ -56,6 +56,29 @@ ensure_packages() {
   fi
 }
 
+# ensure_npm_packages DIR...: `npm ci` in each DIR (a folder with package.json and
+# package-lock.json: pinned build and test tools such as terser and playwright-core), unless its
+# node_modules was installed from the same lock file already. One install at a time: concurrent
+# `up` and `test` runs would otherwise delete each other's node_modules.
+ensure_npm_packages() {
+  local dir stamp npm_lock log=$VAR_DIR/log/npm.log
+  command -v npm >/dev/null || die "npm not found (Debian package npm)"
+  mkdir -p "$(dirname "$log")"
+  exec {npm_lock}>"$VAR_DIR/.npm.lock"
+  flock "$npm_lock"
+  for dir in "$@"; do
+    stamp=$dir/node_modules/.plumb-package-lock.json
+    cmp -s "$dir/package-lock.json" "$stamp" && continue
+    say "installing npm packages in $(rel "$dir") (output: $(rel "$log"))"
+    if ! (cd "$dir" && npm ci --no-audit --no-fund) >>"$log" 2>&1; then
+      show_log_tail "$log"
+      die "npm ci failed in $(rel "$dir")"
+    fi
+    cp "$dir/package-lock.json" "$stamp"
+  done
+  exec {npm_lock}>&-
+}
+
 # ---------------------------------------------------------------------------------------------
 # Build
 
@@ -70,6 +93,8 @@ build_release() {
     note "waiting for another build of $(rel "$BUILD_DIR") to finish"
     flock "$build_lock"
   fi
+  # The build runs terser from here to minify the tracker script.
+  ensure_npm_packages "$ROOT/services/collector/tracker"
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLUMB_WERROR=ON ||
       die "cmake configure failed (see above)"

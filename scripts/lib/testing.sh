@@ -83,6 +83,8 @@ run_test_tiers() {
   declare -gA TIER_RESULT=()
   TOTAL_PASSED=0
   TOTAL_FAILED=0
+  # The browser tier drives Chromium with playwright-core from tests/browser/node_modules.
+  [[ " $* " != *" browser "* ]] || ensure_npm_packages "$ROOT/tests/browser"
   for tier in "$@"; do
     run_tier "$tier"
   done

@@ -1,6 +1,7 @@
 #include "collector.hpp"
 
 #include "plumb/json/value.hpp"
+#include "plumb/queue/stream.hpp"
 
 namespace plumb::collector {
 namespace {
@@ -28,10 +29,12 @@ http::response overloaded() {
 }  // namespace
 
 ingest_handler::ingest_handler(const site_cache& sites, const salt_store& salts,
-                               const core::clock& clock, std::vector<cidr> trusted_proxies,
-                               event_sink sink, metrics::registry& registry)
+                               const geo::resolver& geo, const core::clock& clock,
+                               std::vector<cidr> trusted_proxies, event_sink sink,
+                               metrics::registry& registry)
     : sites_(sites),
       salts_(salts),
+      geo_(geo),
       clock_(clock),
       trusted_proxies_(std::move(trusted_proxies)),
       sink_(std::move(sink)),
@@ -40,9 +43,11 @@ ingest_handler::ingest_handler(const site_cache& sites, const salt_store& salts,
       unknown_site_(outcome_counter(registry, "dropped_unknown_site")),
       do_not_track_(outcome_counter(registry, "dropped_do_not_track")),
       no_salt_(outcome_counter(registry, "dropped_no_salt")),
-      buffer_full_(outcome_counter(registry, "dropped_buffer_full")) {}
+      buffer_full_(outcome_counter(registry, "dropped_queue_full")),
+      storage_failed_(outcome_counter(registry, "dropped_storage_failed")) {}
 
-ingest_handler::outcome ingest_handler::accept(const hit_request& hit, const http::request& req) const {
+void ingest_handler::accept(const hit_request& hit, const http::request& req, http::response success,
+                            http::responder done) const {
   const auto received = clock_.now();
   std::string user_agent(req.header_value("user-agent").value_or(""));
   user_agent.resize(std::min(user_agent.size(), max_user_agent_bytes));
@@ -53,7 +58,9 @@ ingest_handler::outcome ingest_handler::accept(const hit_request& hit, const htt
   const std::string ip =
       client_address(req.peer_address, req.header_value("x-forwarded-for"), trusted_proxies_);
 
-  std::vector<events::fields> entries;
+  const std::string country = geo_.lookup(ip).country;
+
+  std::vector<std::string> records;
   for (const auto& domain : hit.domains) {
     const auto site = sites_.find(domain);
     if (!site) {
@@ -83,50 +90,63 @@ ingest_handler::outcome ingest_handler::accept(const hit_request& hit, const htt
     e.revenue = hit.revenue;
     e.visitor_hash = hashes->today;
     e.previous_visitor_hash = hashes->previous;
+    e.country = country;
     e.user_agent = user_agent;
-    entries.push_back(events::encode(e));
+    records.push_back(queue::serialize(events::encode(e)));
   }
-  if (entries.empty()) {
-    return outcome::accepted;
+  if (records.empty()) {
+    std::move(done)(std::move(success));
+    return;
   }
-  const auto count = entries.size();
-  if (!sink_(std::move(entries))) {
+  const auto count = records.size();
+  // std::function needs a copyable callable; the responder is move-only, so it travels shared.
+  auto shared_done = std::make_shared<http::responder>(std::move(done));
+  const bool queued = sink_(std::move(records), [this, count, shared_done, success = std::move(success)](bool stored) {
+    if (stored) {
+      accepted_.inc(count);
+    } else {
+      storage_failed_.inc(count);
+    }
+    std::move(*shared_done)(stored ? success : overloaded());
+  });
+  if (!queued) {
     buffer_full_.inc(count);
-    return outcome::overloaded;
+    std::move(*shared_done)(overloaded());
   }
-  accepted_.inc(count);
-  return outcome::accepted;
 }
 
-http::response ingest_handler::handle_post(const http::request& req) const {
+void ingest_handler::handle_post(const http::request& req, http::responder done) const {
   const auto hit = parse_hit_json(req.body);
   if (!hit) {
     invalid_.inc();
-    return http::response::errors(400, hit.error());
+    std::move(done)(http::response::errors(400, hit.error()));
+    return;
   }
-  return accept(*hit, req) == outcome::accepted ? http::response::text(202, "ok") : overloaded();
+  accept(*hit, req, http::response::text(202, "ok"), std::move(done));
 }
 
-http::response ingest_handler::handle_pixel(const http::request& req) const {
+void ingest_handler::handle_pixel(const http::request& req, http::responder done) const {
   const auto hit = parse_hit_query(http::parse_query(req.query));
   if (!hit) {
     invalid_.inc();
-    return http::response::errors(400, hit.error());
+    std::move(done)(http::response::errors(400, hit.error()));
+    return;
   }
-  if (accept(*hit, req) != outcome::accepted) {
-    return overloaded();
-  }
-  return http::response::text(
+  accept(*hit, req,
+         http::response::text(
              200, std::string(reinterpret_cast<const char*>(transparent_gif), sizeof transparent_gif),
              "image/gif")
-      .with_header("Cache-Control", "no-store");
+             .with_header("Cache-Control", "no-store"),
+         std::move(done));
 }
 
 void add_ingest_routes(http::router& routes, std::shared_ptr<const ingest_handler> handler) {
-  routes.add(http::verb::post, "/api/event",
-             [handler](const http::request& req) { return handler->handle_post(req); });
-  routes.add(http::verb::get, "/api/event",
-             [handler](const http::request& req) { return handler->handle_pixel(req); });
+  routes.add_async(http::verb::post, "/api/event", [handler](const http::request& req, http::responder done) {
+    handler->handle_post(req, std::move(done));
+  });
+  routes.add_async(http::verb::get, "/api/event", [handler](const http::request& req, http::responder done) {
+    handler->handle_pixel(req, std::move(done));
+  });
   routes.add(http::verb::options, "/api/event", [](const http::request&) {
     return http::response::text(204, "", "")
         .with_header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")

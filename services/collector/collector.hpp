@@ -9,6 +9,7 @@
 #include "hit_request.hpp"
 #include "plumb/core/clock.hpp"
 #include "plumb/events/stream_entry.hpp"
+#include "plumb/geo/database.hpp"
 #include "plumb/http/message.hpp"
 #include "plumb/http/router.hpp"
 #include "plumb/metrics/registry.hpp"
@@ -17,30 +18,36 @@
 
 namespace plumb::collector {
 
-// Where accepted events go; the publisher in production, a vector in unit tests.
-using event_sink = std::function<bool(std::vector<events::fields>)>;
+// Where accepted events go (serialised stream entries), and how the handler learns they were
+// stored: the publisher in production, a vector in unit tests. Returns false, without calling
+// `stored`, when it cannot take them now.
+using event_sink =
+    std::function<bool(std::vector<std::string> records, std::function<void(bool stored)> stored)>;
 
 // Maximum user agent kept for enrichment; longer ones are truncated (real UAs are < 500 bytes).
 inline constexpr std::size_t max_user_agent_bytes = 1'000;
 
 class ingest_handler {
  public:
-  ingest_handler(const site_cache& sites, const salt_store& salts, const core::clock& clock,
-                 std::vector<cidr> trusted_proxies, event_sink sink, metrics::registry& registry);
+  ingest_handler(const site_cache& sites, const salt_store& salts, const geo::resolver& geo,
+                 const core::clock& clock, std::vector<cidr> trusted_proxies, event_sink sink,
+                 metrics::registry& registry);
 
-  // POST /api/event: 202, or 400 with the field errors.
-  http::response handle_post(const http::request& req) const;
+  // POST /api/event: 202 once the events are stored (Redis or spool), or 400 with field errors.
+  void handle_post(const http::request& req, http::responder done) const;
   // GET /api/event?n=…&u=…: the no-JS pixel, a 1×1 GIF (or 400 with the field errors).
-  http::response handle_pixel(const http::request& req) const;
+  void handle_pixel(const http::request& req, http::responder done) const;
 
  private:
-  enum class outcome { accepted, overloaded };
-  // Routes one valid hit to its sites and hands the events to the sink. Unknown domains, opted-out
-  // visitors and hits without a salt are dropped and counted: the client cannot tell.
-  outcome accept(const hit_request& hit, const http::request& req) const;
+  // Routes one valid hit to its sites and hands the events to the sink; answers `success` once
+  // they are stored, 503 when they cannot be. Unknown domains, opted-out visitors and hits
+  // without a salt are dropped and counted, and answered `success`: the client cannot tell.
+  void accept(const hit_request& hit, const http::request& req, http::response success,
+              http::responder done) const;
 
   const site_cache& sites_;
   const salt_store& salts_;
+  const geo::resolver& geo_;
   const core::clock& clock_;
   std::vector<cidr> trusted_proxies_;
   event_sink sink_;
@@ -50,6 +57,7 @@ class ingest_handler {
   metrics::counter& do_not_track_;
   metrics::counter& no_salt_;
   metrics::counter& buffer_full_;
+  metrics::counter& storage_failed_;
 };
 
 // The collector's ingestion routes (POST, the GET pixel, CORS preflight).

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "plumb/http/router.hpp"
+#include "plumb/queue/stream.hpp"
 
 using namespace plumb;
 using namespace plumb::collector;
@@ -13,23 +14,29 @@ namespace {
 struct fixture {
   site_cache sites;
   salt_store salts;
+  geo::resolver geo = geo::resolver::none();
   core::fake_clock clock{core::from_unix_ms(1'700'000'000'000)};  // 2023-11-14T22:13:20Z
   metrics::registry registry;
   std::vector<events::fields> stream;
   bool sink_full = false;
+  bool storage_fails = false;
   http::router routes;
 
   explicit fixture(std::vector<cidr> proxies = {}) {
     sites.replace({{"example.com", {1, "UTC", false}}, {"private.example", {2, "UTC", true}}});
-    salts.set("2023-11-14", std::string(salt_bytes, 'a'));
-    salts.set("2023-11-13", std::string(salt_bytes, 'b'));
+    using namespace std::chrono;
+    salts.set(sys_days(year(2023) / 11 / 14), std::string(salt_bytes, 'a'));
+    salts.set(sys_days(year(2023) / 11 / 13), std::string(salt_bytes, 'b'));
     add_ingest_routes(routes, std::make_shared<const ingest_handler>(
-                                  sites, salts, clock, std::move(proxies),
-                                  [this](std::vector<events::fields> entries) {
+                                  sites, salts, geo, clock, std::move(proxies),
+                                  [this](std::vector<std::string> records, std::function<void(bool)> stored) {
                                     if (sink_full) {
                                       return false;
                                     }
-                                    stream.insert(stream.end(), entries.begin(), entries.end());
+                                    for (const auto& record : records) {
+                                      stream.push_back(*queue::deserialize(record));
+                                    }
+                                    stored(!storage_fails);
                                     return true;
                                   },
                                   registry));
@@ -46,7 +53,17 @@ struct fixture {
     req.headers = std::move(headers);
     req.peer_address = std::move(peer);
     const auto* route = routes.match(req);
-    return route != nullptr ? route->fn(req) : routes.fallback_response(req);
+    if (route == nullptr) {
+      return routes.fallback_response(req);
+    }
+    if (route->fn) {
+      return route->fn(req);
+    }
+    // The test sink stores synchronously, so the responder has been called on return.
+    std::optional<http::response> answer;
+    route->async_fn(req, http::responder([&answer](http::response res) { answer = std::move(res); }));
+    REQUIRE(answer);
+    return *answer;
   }
 
   std::string field(std::size_t entry, std::string_view name) const {
@@ -77,7 +94,12 @@ TEST_CASE("status codes of the ingestion endpoint") {
   CHECK(f.send(http::verb::get, "/api/event?u=https%3A%2F%2Fexample.com%2F").status == 400);
   f.sink_full = true;
   CHECK(f.send(http::verb::post, "/api/event", std::string(pageview)).status == 503);
-  CHECK(f.stream.size() == 2);
+  f.sink_full = false;
+  f.storage_fails = true;
+  CHECK(f.send(http::verb::post, "/api/event", std::string(pageview)).status == 503);
+  const std::string metrics = f.registry.render();
+  CHECK(metrics.find(R"(outcome="dropped_queue_full"} 1)") != std::string::npos);
+  CHECK(metrics.find(R"(outcome="dropped_storage_failed"} 1)") != std::string::npos);
 }
 
 TEST_CASE("an accepted hit becomes a complete stream entry without the IP") {

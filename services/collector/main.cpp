@@ -4,6 +4,7 @@
 #include "collector.hpp"
 #include "collector_config.hpp"
 #include "publisher.hpp"
+#include "tracker_routes.hpp"
 #include "plumb/http/server.hpp"
 #include "plumb/runtime/periodic_task.hpp"
 #include "plumb/runtime/service.hpp"
@@ -22,6 +23,21 @@ int main(int argc, char** argv) {
     const auto& clock = core::system_clock::instance();
 
     // Sites and salts must be loaded before the first hit can be hashed and routed.
+    auto geo = geo::resolver::none();
+    if (!cfg.geoip_databases.empty()) {
+      auto opened = geo::resolver::open(cfg.geoip_databases);
+      if (!opened) {
+        throw config::invalid_config({"PLUMB_GEOIP_DB: " + opened.error()});
+      }
+      geo = std::move(*opened);
+      for (const auto& db : geo.databases()) {
+        log.info("geoip database", {{"path", db.info().path}, {"type", db.info().type},
+                                    {"build_epoch", static_cast<std::int64_t>(db.info().build_epoch)}});
+      }
+    } else {
+      log.warn("no PLUMB_GEOIP_DB: countries will be unknown");
+    }
+
     collector::site_cache sites;
     collector::salt_store salts;
     auto refresh = [&] {
@@ -47,19 +63,29 @@ int main(int argc, char** argv) {
                        "refreshing sites and salts failed; using cached copies", {{"error", e.what()}});
     });
 
-    collector::publisher publisher({cfg.common.redis, keys, cfg.buffer_events, 500}, log, registry);
+    collector::publisher_options publishing;
+    publishing.endpoint = cfg.common.redis;
+    publishing.keys = keys;
+    publishing.spool.directory = cfg.spool_dir;
+    publishing.spool.max_total_bytes = cfg.spool_max_bytes;
+    publishing.capacity = cfg.buffer_events;
+    publishing.redis_timeout = cfg.redis_timeout;
+    publishing.memory_watermark = cfg.redis_memory_watermark;
+    collector::publisher publisher(publishing, log, registry);
     auto handler = std::make_shared<const collector::ingest_handler>(
-        sites, salts, clock, cfg.trusted_proxies,
-        [&publisher](std::vector<events::fields> entries) { return publisher.enqueue(std::move(entries)); },
+        sites, salts, geo, clock, cfg.trusted_proxies,
+        [&publisher](std::vector<std::string> records, std::function<void(bool)> stored) {
+          return publisher.submit(std::move(records), std::move(stored));
+        },
         registry);
 
     http::router routes;
     collector::add_ingest_routes(routes, handler);
+    collector::add_tracker_routes(routes, cfg.tracker_alias);
     runtime::add_standard_routes(routes, registry,
-                                 {{"redis", [&publisher] {
-                                     return publisher.redis_healthy() || publisher.buffered() == 0
-                                                ? std::string()
-                                                : std::string("appends to redis are failing");
+                                 {{"storage", [&publisher] {
+                                     return publisher.healthy() ? std::string()
+                                                                : std::string("redis and the spool refuse events");
                                    }}});
     http::server_options options;
     options.address = cfg.listen.host;
@@ -81,7 +107,7 @@ int main(int argc, char** argv) {
 
     const int signal = signals.wait();
     log.info("shutting down", {{"signal", signal}});
-    server.stop();
+    server.stop();  // waits for in-flight hits, which wait for the publisher
     publisher.stop(std::chrono::seconds(10));
     refresher.stop();
     log.info("stopped");

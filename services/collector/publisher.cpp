@@ -1,24 +1,56 @@
 #include "publisher.hpp"
 
-#include <algorithm>
-
 #include "plumb/queue/stream.hpp"
 
 namespace plumb::collector {
 namespace {
-// Backoff between reconnect attempts while Redis is down.
-constexpr std::chrono::milliseconds min_backoff{50};
-constexpr std::chrono::milliseconds max_backoff{2'000};
+
+using steady = std::chrono::steady_clock;
+
+// Longest the thread sleeps with nothing to do: it still syncs the spool and retries Redis.
+constexpr std::chrono::milliseconds idle_wake{100};
+
+// "used_memory:123\r\n...maxmemory:456\r\n" -> used / max, or 0 when Redis has no limit.
+double memory_fraction(const std::string& info) {
+  auto field = [&info](std::string_view name) -> double {
+    const auto at = info.find("\n" + std::string(name) + ":");
+    return at == std::string::npos ? 0.0 : std::strtod(info.c_str() + at + name.size() + 2, nullptr);
+  };
+  const double max = field("maxmemory");
+  return max > 0 ? field("used_memory") / max : 0.0;
+}
+
 }  // namespace
 
 publisher::publisher(publisher_options options, log::logger& log, metrics::registry& registry)
     : options_(std::move(options)),
       log_(log),
+      spool_(options_.spool),
       appended_(registry.counter("plumb_collector_appended_total", "Events appended to the Redis stream.")),
-      append_failures_(registry.counter("plumb_collector_append_failures_total",
-                                        "Failed pipelined appends to Redis (retried).")) {
-  registry.gauge_fn("plumb_collector_buffered_events", "Events waiting in memory for Redis.",
-                    [this] { return static_cast<double>(buffered()); });
+      spooled_(registry.counter("plumb_collector_spooled_total", "Events written to the local spool.")),
+      replayed_(registry.counter("plumb_collector_replayed_total",
+                                 "Spooled events replayed into the Redis stream.")),
+      redis_failures_(registry.counter("plumb_collector_redis_failures_total",
+                                       "Failed or slow Redis round trips (the batch was spooled).")),
+      redis_latency_(registry.histogram("plumb_collector_redis_append_seconds",
+                                        "Latency of pipelined appends to Redis.",
+                                        {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})),
+      batch_sizes_(registry.histogram("plumb_collector_batch_events", "Events per Redis or spool batch.",
+                                      {1, 10, 50, 100, 250, 500, 1000})) {
+  registry.gauge_fn("plumb_collector_queued_events", "Events waiting for the publisher thread.", [this] {
+    const std::lock_guard lock(mutex_);
+    return static_cast<double>(queued_events_);
+  });
+  registry.gauge_fn("plumb_collector_spool_bytes", "Bytes of spool segments on disk.",
+                    [this] { return static_cast<double>(spool_.stats().bytes_on_disk); });
+  registry.gauge_fn("plumb_collector_spool_pending_events", "Spooled events not yet replayed.",
+                    [this] { return static_cast<double>(spool_.stats().records_pending); });
+  const auto recovered = spool_.stats();
+  if (recovered.records_pending > 0 || recovered.torn_tails > 0 || recovered.corrupt_records > 0) {
+    log_.warn("spool recovered", {{"pending_events", recovered.records_pending},
+                                  {"torn_tails", recovered.torn_tails},
+                                  {"corrupt_records", recovered.corrupt_records}});
+  }
 }
 
 publisher::~publisher() { stop(std::chrono::milliseconds(0)); }
@@ -32,7 +64,7 @@ void publisher::stop(std::chrono::milliseconds grace) {
       return;
     }
     stopping_ = true;
-    deadline_ = std::chrono::steady_clock::now() + grace;
+    deadline_ = steady::now() + grace;
   }
   wake_.notify_all();
   if (thread_.joinable()) {
@@ -40,80 +72,194 @@ void publisher::stop(std::chrono::milliseconds grace) {
   }
 }
 
-bool publisher::enqueue(std::vector<events::fields> entries) {
+bool publisher::submit(std::vector<std::string> records, completion done) {
+  bool was_idle = false;
   {
     const std::lock_guard lock(mutex_);
-    if (stopping_ || buffer_.size() + entries.size() > options_.capacity) {
+    if (stopping_ || queued_events_ + records.size() > options_.capacity) {
       return false;
     }
-    for (auto& entry : entries) {
-      buffer_.push_back(std::move(entry));
-    }
+    was_idle = queue_.empty();
+    queued_events_ += records.size();
+    queue_.push_back({std::move(records), std::move(done)});
   }
-  wake_.notify_one();
+  // Only the first submission after the thread emptied the queue needs to wake it.
+  if (was_idle) {
+    wake_.notify_one();
+  }
   return true;
 }
 
-std::size_t publisher::buffered() const {
-  const std::lock_guard lock(mutex_);
-  return buffer_.size();
+std::vector<publisher::pending> publisher::take_batch() {
+  std::vector<pending> batch;
+  std::size_t events = 0;
+  std::size_t taken = 0;
+  while (taken < queue_.size() && (events == 0 || events + queue_[taken].records.size() <= options_.batch_size)) {
+    events += queue_[taken].records.size();
+    ++taken;
+  }
+  batch.assign(std::make_move_iterator(queue_.begin()),
+               std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(taken)));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+  queued_events_ -= events;
+  return batch;
 }
 
-bool publisher::flush_batch(std::unique_ptr<redis::connection>& redis) {
-  std::vector<events::fields> batch;
-  {
-    const std::lock_guard lock(mutex_);
-    const auto n = std::min(buffer_.size(), options_.batch_size);
-    batch.assign(std::make_move_iterator(buffer_.begin()),
-                 std::make_move_iterator(buffer_.begin() + static_cast<std::ptrdiff_t>(n)));
+bool publisher::redis_usable() const {
+  return !over_watermark_ && (!redis_down_ || steady::now() - redis_failed_at_ >= options_.retry_interval);
+}
+
+void publisher::redis_failed(const std::exception& e) {
+  redis_failures_.inc();
+  if (!redis_down_) {
+    log_.warn("redis unavailable; spooling events", {{"error", e.what()}});
+  }
+  redis_down_ = true;
+  redis_failed_at_ = steady::now();
+  redis_.reset();
+}
+
+std::size_t publisher::append_to_redis(std::span<const std::string> records) {
+  if (!redis_usable()) {
+    return 0;
   }
   try {
-    if (!redis || redis->broken()) {
-      redis = std::make_unique<redis::connection>(options_.endpoint);
+    if (!redis_) {
+      redis_ = std::make_unique<redis::connection>(
+          options_.endpoint, redis::timeouts{options_.redis_timeout, options_.redis_timeout});
     }
-    queue::append(*redis, options_.keys, batch);
+    const auto started = steady::now();
+    queue::append(*redis_, options_.keys, records);
+    redis_latency_.observe(std::chrono::duration<double>(steady::now() - started).count());
+  } catch (const queue::append_error& e) {
+    redis_failed(e);
+    return e.appended();
+  } catch (const redis::error& e) {  // connecting failed
+    redis_failed(e);
+    return 0;
+  }
+  if (redis_down_) {
+    log_.info("redis reachable again");
+    redis_down_ = false;
+  }
+  return records.size();
+}
+
+void publisher::store(std::vector<pending> batch) {
+  std::vector<std::string> records;
+  for (auto& p : batch) {
+    std::move(p.records.begin(), p.records.end(), std::back_inserter(records));
+  }
+  batch_sizes_.observe(static_cast<double>(records.size()));
+  const std::size_t appended = append_to_redis(records);
+  appended_.inc(appended);
+  // Only what Redis did not confirm goes to the spool, so a failure mid-batch duplicates nothing.
+  const std::span<const std::string> rest = std::span<const std::string>(records).subspan(appended);
+  bool stored = rest.empty();
+  if (!stored) {
+    if (const auto written = spool_.append(rest)) {
+      stored = true;
+      spooled_.inc(rest.size());
+    } else {
+      log_.rate_limited(log::level::error, "spool", std::chrono::seconds(10),
+                      "redis and the spool both refused events; they were dropped",
+                        {{"events", rest.size()}, {"error", written.error().message}});
+    }
+  }
+  healthy_.store(stored);
+  for (auto& p : batch) {
+    p.done(stored);
+  }
+}
+
+void publisher::replay_spool() {
+  if (spool_.stats().records_pending == 0 || !redis_usable()) {
+    return;
+  }
+  auto batch = spool_.next_batch(options_.batch_size);
+  if (!batch) {
+    log_.rate_limited(log::level::error, "spool-read", std::chrono::seconds(10),
+                      "reading the spool failed", {{"error", batch.error().message}});
+    return;
+  }
+  if (batch->records.empty()) {
+    return;
+  }
+  const std::size_t appended = append_to_redis(batch->records);
+  if (appended < batch->records.size()) {
+    // Committing a partial batch is not possible; the confirmed part comes back once more.
+    spool_.rewind();
+    return;
+  }
+  if (const auto committed = spool_.commit(batch->end); !committed) {
+    // Replayed but not marked: they come back once more, which idempotent workers absorb.
+    log_.rate_limited(log::level::error, "spool-commit", std::chrono::seconds(10),
+                      "committing the spool position failed", {{"error", committed.error().message}});
+    spool_.rewind();
+    return;
+  }
+  replayed_.inc(batch->records.size());
+}
+
+void publisher::check_memory() {
+  if (steady::now() - memory_checked_at_ < options_.memory_check_interval || redis_down_) {
+    return;
+  }
+  memory_checked_at_ = steady::now();
+  try {
+    if (!redis_) {
+      redis_ = std::make_unique<redis::connection>(
+          options_.endpoint, redis::timeouts{options_.redis_timeout, options_.redis_timeout});
+    }
+    const auto info = redis_->command({"INFO", "memory"});
+    const bool over = !info.is_error() && memory_fraction(info.str) > options_.memory_watermark;
+    if (over != over_watermark_) {
+      log_.warn(over ? "redis above its memory watermark; spooling events"
+                     : "redis below its memory watermark again");
+    }
+    over_watermark_ = over;
   } catch (const std::exception& e) {
-    // Nothing was taken off the buffer: the same entries are retried. A partial append before
-    // the failure is harmless, because workers store each event_id once.
-    append_failures_.inc();
-    healthy_.store(false);
-    redis.reset();
-    log_.rate_limited(log::level::warn, "redis-append", std::chrono::seconds(10),
-                      "appending to redis failed; events stay buffered", {{"error", e.what()}});
-    return false;
+    redis_failed(e);
   }
-  {
-    const std::lock_guard lock(mutex_);
-    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
-  }
-  appended_.inc(batch.size());
-  healthy_.store(true);
-  return true;
 }
 
 void publisher::run() {
-  std::unique_ptr<redis::connection> redis;
-  auto backoff = min_backoff;
   for (;;) {
+    std::vector<pending> batch;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !buffer_.empty(); });
-      if (buffer_.empty() || (stopping_ && std::chrono::steady_clock::now() >= deadline_)) {
-        if (!buffer_.empty()) {
-          log_.error("stopping with events not appended to redis", {{"events", buffer_.size()}});
-        }
-        return;
+      const bool spool_waiting = spool_.stats().records_pending > 0;
+      wake_.wait_for(lock, idle_wake, [&] { return stopping_ || !queue_.empty() || (spool_waiting && redis_usable()); });
+      if (stopping_ && (queue_.empty() || steady::now() >= deadline_)) {
+        break;
       }
+      batch = take_batch();
     }
-    if (flush_batch(redis)) {
-      backoff = min_backoff;
-      continue;
+    if (!batch.empty()) {
+      store(std::move(batch));
     }
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, backoff, [this] {
-      return stopping_ && std::chrono::steady_clock::now() >= deadline_;
-    });
-    backoff = std::min(backoff * 2, max_backoff);
+    replay_spool();
+    check_memory();
+    if (const auto synced = spool_.sync(); !synced) {
+      log_.rate_limited(log::level::error, "spool-sync", std::chrono::seconds(10),
+                        "syncing the spool failed", {{"error", synced.error().message}});
+    }
+  }
+  // Past the grace period: whatever is left goes to the spool, never silently away.
+  std::vector<pending> rest;
+  {
+    const std::lock_guard lock(mutex_);
+    rest = std::move(queue_);
+    queue_.clear();
+    queued_events_ = 0;
+  }
+  redis_down_ = true;
+  redis_failed_at_ = steady::now();
+  if (!rest.empty()) {
+    store(std::move(rest));
+  }
+  if (const auto synced = spool_.sync(); !synced) {
+    log_.error("syncing the spool at shutdown failed", {{"error", synced.error().message}});
   }
 }
 

@@ -1,65 +1,109 @@
 #pragma once
-// Moves accepted events from HTTP handlers to the Redis stream without blocking I/O threads:
-// handlers enqueue into a bounded in-memory buffer; one thread drains it in pipelined batches.
-// While Redis is unreachable the buffer holds events and the thread retries with backoff.
+// Moves accepted events from HTTP handlers to the Redis stream. A hit is answered 202 only after
+// its events are appended to Redis or, when Redis is unreachable, slower than its timeout or
+// above its memory watermark, written to the local spool; so an accepted hit survives a SIGKILL of
+// the collector and outages of Redis. One thread does all Redis and spool I/O in batches: under
+// load, one round trip (or one write) carries hundreds of events. The spool is replayed into
+// Redis, oldest first, whenever Redis is usable again.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "plumb/events/keys.hpp"
-#include "plumb/events/stream_entry.hpp"
 #include "plumb/log/logger.hpp"
 #include "plumb/metrics/registry.hpp"
 #include "plumb/redis/connection.hpp"
+#include "plumb/spool/spool.hpp"
 
 namespace plumb::collector {
 
 struct publisher_options {
   redis::endpoint endpoint;
   events::keys keys;
-  // Events held in memory while Redis is slow or down; beyond it new events are refused (counted).
+  spool::options spool;
+  // Events waiting for the publisher thread; beyond it hits are refused with 503 (counted).
   std::size_t capacity = 100'000;
-  // Entries per pipelined round trip.
-  std::size_t batch_size = 500;
+  // Entries per pipelined round trip or spool write.
+  std::size_t batch_size = 1'000;
+  // A Redis round trip slower than this counts as a failure: the batch goes to the spool.
+  std::chrono::milliseconds redis_timeout{1'000};
+  // After a failure, Redis is tried again this often (meanwhile events go straight to the spool).
+  std::chrono::milliseconds retry_interval{1'000};
+  // Above this fraction of Redis maxmemory, events are spooled instead (noeviction Redis would
+  // refuse them soon anyway, and a full Redis also stalls the workers).
+  double memory_watermark = 0.9;
+  // How often Redis memory use is checked.
+  std::chrono::milliseconds memory_check_interval{5'000};
 };
 
 class publisher {
  public:
+  // Called once, on the publisher thread: true when the events are in Redis or the spool.
+  using completion = std::function<void(bool stored)>;
+
   publisher(publisher_options options, log::logger& log, metrics::registry& registry);
   ~publisher();
   publisher(const publisher&) = delete;
   publisher& operator=(const publisher&) = delete;
 
   void start();
-  // Appends what is buffered (retrying until `grace` runs out), then stops the thread.
+  // Stores everything submitted so far (to Redis or the spool, for up to `grace`), syncs the
+  // spool, and stops the thread. Later submits are refused.
   void stop(std::chrono::milliseconds grace);
 
-  // Queues all entries or none; false when the buffer has no room for them.
-  bool enqueue(std::vector<events::fields> entries);
+  // Queues serialised stream entries (queue::serialize). False — and `done` is not called — when
+  // the queue is full or the publisher stopped.
+  bool submit(std::vector<std::string> records, completion done);
 
-  // True when the last append (or connection attempt) succeeded.
-  bool redis_healthy() const { return healthy_.load(); }
-  std::size_t buffered() const;
+  // Healthy unless Redis failed and the spool is refusing events too.
+  bool healthy() const { return healthy_.load(); }
 
  private:
+  struct pending {
+    std::vector<std::string> records;
+    completion done;
+  };
   void run();
-  bool flush_batch(std::unique_ptr<redis::connection>& redis);
+  // Takes up to batch_size events' worth of submissions.
+  std::vector<pending> take_batch();
+  void store(std::vector<pending> batch);
+  // How many of `records` (a prefix) Redis confirmed; all of them unless Redis failed.
+  std::size_t append_to_redis(std::span<const std::string> records);
+  void replay_spool();
+  void check_memory();
+  bool redis_usable() const;
+  void redis_failed(const std::exception& e);
 
   publisher_options options_;
   log::logger& log_;
-  metrics::counter& appended_;
-  metrics::counter& append_failures_;
+  spool::spool spool_;
+  std::unique_ptr<redis::connection> redis_;
+  std::chrono::steady_clock::time_point redis_failed_at_{};
+  std::chrono::steady_clock::time_point memory_checked_at_{};
+  bool redis_down_ = false;
+  bool over_watermark_ = false;
+
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<events::fields> buffer_;
+  std::vector<pending> queue_;
+  std::size_t queued_events_ = 0;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point deadline_{};
-  std::atomic<bool> healthy_{false};
+  std::atomic<bool> healthy_{true};
   std::thread thread_;
+
+  metrics::counter& appended_;
+  metrics::counter& spooled_;
+  metrics::counter& replayed_;
+  metrics::counter& redis_failures_;
+  metrics::histogram& redis_latency_;
+  metrics::histogram& batch_sizes_;
 };
 
 }  // namespace plumb::collector

@@ -1,5 +1,6 @@
 #include "salts.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "plumb/crypto/crypto.hpp"
@@ -39,7 +40,7 @@ std::uint64_t visitor_hash(std::string_view salt, std::int64_t site_id, std::str
 
 void salt_store::refresh(redis::connection& redis, const events::keys& keys, core::time_point now) {
   const auto today = std::chrono::floor<days>(now);
-  std::map<std::string, std::string> loaded;
+  std::map<std::chrono::sys_days, salt> loaded;
   for (const auto day : {today - days(1), today, today + days(1)}) {
     const std::string date = format_date(day);
     const std::string key = keys.daily_salt(date);
@@ -54,38 +55,50 @@ void salt_store::refresh(redis::connection& redis, const events::keys& keys, cor
         throw redis::error("creating the daily salt failed: " + set.str);
       }
     }
-    const auto salt = redis.command({"GET", key});
-    if (salt.is_error()) {
-      throw redis::error("reading the daily salt failed: " + salt.str);
+    const auto value = redis.command({"GET", key});
+    if (value.is_error()) {
+      throw redis::error("reading the daily salt failed: " + value.str);
     }
-    if (!salt.is_nil() && salt.str.size() == salt_bytes) {
-      loaded.emplace(date, salt.str);
+    if (!value.is_nil() && value.str.size() == salt_bytes) {
+      std::copy(value.str.begin(), value.str.end(), loaded[day].begin());
     }
   }
   const std::lock_guard lock(mutex_);
-  by_date_ = std::move(loaded);
+  by_day_ = std::move(loaded);
 }
 
 std::optional<visitor_hashes> salt_store::hashes(std::int64_t site_id, std::string_view ip,
                                                  std::string_view user_agent,
                                                  core::time_point received) const {
   const auto day = std::chrono::floor<days>(received);
-  const std::lock_guard lock(mutex_);
-  const auto today = by_date_.find(format_date(day));
-  if (today == by_date_.end()) {
+  std::optional<salt> today;
+  std::optional<salt> previous;
+  {
+    const std::lock_guard lock(mutex_);
+    if (const auto it = by_day_.find(day); it != by_day_.end()) {
+      today = it->second;
+    }
+    if (const auto it = by_day_.find(day - days(1)); it != by_day_.end()) {
+      previous = it->second;
+    }
+  }
+  if (!today) {
     return std::nullopt;
   }
+  auto view = [](const salt& s) { return std::string_view(s.data(), s.size()); };
   visitor_hashes out;
-  out.today = visitor_hash(today->second, site_id, ip, user_agent);
-  if (const auto previous = by_date_.find(format_date(day - days(1))); previous != by_date_.end()) {
-    out.previous = visitor_hash(previous->second, site_id, ip, user_agent);
+  out.today = visitor_hash(view(*today), site_id, ip, user_agent);
+  if (previous) {
+    out.previous = visitor_hash(view(*previous), site_id, ip, user_agent);
   }
   return out;
 }
 
-void salt_store::set(const std::string& date, std::string salt) {
+void salt_store::set(std::chrono::sys_days day, std::string_view value) {
+  salt s{};
+  std::copy_n(value.begin(), std::min(value.size(), s.size()), s.begin());
   const std::lock_guard lock(mutex_);
-  by_date_[date] = std::move(salt);
+  by_day_[day] = s;
 }
 
 }  // namespace plumb::collector

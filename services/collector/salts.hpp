@@ -5,6 +5,8 @@
 // today's and tomorrow's salt in memory, so hashing never waits on Redis and a Redis outage of
 // less than a day does not stop it.
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -40,11 +42,12 @@ class salt_store {
   std::optional<visitor_hashes> hashes(std::int64_t site_id, std::string_view ip,
                                        std::string_view user_agent, core::time_point received) const;
   // Installs a salt directly (tests).
-  void set(const std::string& date, std::string salt);
+  void set(std::chrono::sys_days day, std::string_view salt);
 
  private:
+  using salt = std::array<char, salt_bytes>;
   mutable std::mutex mutex_;
-  std::map<std::string, std::string> by_date_;
+  std::map<std::chrono::sys_days, salt> by_day_;
 };
 
 }  // namespace plumb::collector

@@ -5,14 +5,11 @@
 
 #include "plumb/test_support/environment.hpp"
 #include "plumb/test_support/process.hpp"
+#include "plumb/test_support/redis_server.hpp"
 
 using namespace plumb::test_support;
 
 namespace {
-
-std::string binary(const std::string& service, const std::string& name) {
-  return bin_dir() + "/services/" + service + "/" + name;
-}
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
@@ -40,6 +37,7 @@ long long dashboard_pageviews(std::uint16_t port, const std::string& key, const 
 
 TEST_CASE("1,000 hits over HTTP are counted exactly once by the dashboard API") {
   scoped_database db;
+  temp_dir spool("plumb-spool-");
   const std::map<std::string, std::string> env{
       {"PLUMB_PG_DSN", db.dsn()},
       {"PLUMB_REDIS_URL", redis_url()},
@@ -49,7 +47,7 @@ TEST_CASE("1,000 hits over HTTP are counted exactly once by the dashboard API") 
     extra.insert(env.begin(), env.end());
     return extra;
   };
-  const std::string plumbctl = binary("plumbctl", "plumbctl");
+  const std::string plumbctl = service_binary("plumbctl");
   const std::string site = "e2e.example";
 
   REQUIRE(run(plumbctl, {"migrate"}, env).status == 0);
@@ -63,10 +61,10 @@ TEST_CASE("1,000 hits over HTTP are counted exactly once by the dashboard API") 
   const std::string key = trim(key_run.out);
   REQUIRE(key.rfind("plumb_", 0) == 0);
 
-  process collector(binary("collector", "plumb-collector"), {}, with({{"PLUMB_COLLECTOR_LISTEN", "127.0.0.1:0"}}));
-  process worker_a(binary("worker", "plumb-worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-a"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
-  process worker_b(binary("worker", "plumb-worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-b"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
-  process dashboard(binary("dashboard", "plumb-dashboard"), {}, with({{"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"}}));
+  process collector(service_binary("collector"), {}, with({{"PLUMB_COLLECTOR_LISTEN", "127.0.0.1:0"}, {"PLUMB_SPOOL_DIR", spool.path().string()}}));
+  process worker_a(service_binary("worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-a"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
+  process worker_b(service_binary("worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-b"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
+  process dashboard(service_binary("dashboard"), {}, with({{"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"}}));
   const auto collector_port = collector.wait_for_port();
   worker_a.wait_for_port();
   worker_b.wait_for_port();

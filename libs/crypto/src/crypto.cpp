@@ -20,9 +20,12 @@ void ensure_sodium() {
 }  // namespace
 
 sha256_digest sha256(std::initializer_list<std::string_view> parts) {
-  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                   &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+  // OpenSSL 3 looks algorithms up by name on every implicit use (EVP_sha256() in an init call);
+  // fetching once and reusing a per-thread context keeps that off the per-hit path.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                               &EVP_MD_CTX_free);
+  if (md == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1) {
     throw std::runtime_error("SHA-256 initialisation failed");
   }
   for (const auto part : parts) {

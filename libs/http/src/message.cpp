@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "plumb/core/text.hpp"
 #include "plumb/json/writer.hpp"
@@ -47,6 +48,32 @@ response response::errors(unsigned status,
 response& response::with_header(std::string name, std::string value) {
   headers.push_back(header{std::move(name), std::move(value)});
   return *this;
+}
+
+responder::responder(std::function<void(response)> complete) : complete_(std::move(complete)) {}
+
+responder::responder(responder&& other) noexcept : complete_(std::exchange(other.complete_, {})) {}
+
+responder& responder::operator=(responder&& other) noexcept {
+  if (this != &other) {
+    // The request this one still owed is abandoned: it gets the same 503 as a dropped responder.
+    responder abandoned(std::move(*this));
+    complete_ = std::exchange(other.complete_, {});
+  }
+  return *this;
+}
+
+responder::~responder() {
+  if (complete_) {
+    complete_(response::errors(503, {{"server", "request was not completed"}}));
+  }
+}
+
+void responder::operator()(response res) && {
+  // Emptied before the call, so the destructor cannot answer a second time.
+  if (std::function<void(response)> complete = std::exchange(complete_, {})) {
+    complete(std::move(res));
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {

@@ -63,3 +63,47 @@ TEST_CASE("header_value is case-insensitive and returns the first match", "[mess
   CHECK_FALSE(req.header_value("Content-Typ").has_value());
   CHECK_FALSE(req.header_value("Missing").has_value());
 }
+
+TEST_CASE("responder completes exactly once; dropped it answers 503", "[message]") {
+  using plumb::http::responder;
+  std::vector<response> got;
+  const auto collect = [&](response res) { got.push_back(std::move(res)); };
+
+  SECTION("called") {
+    {
+      responder done(collect);
+      std::move(done)(response::text(202, "ok"));
+      std::move(done)(response::text(200, "again"));  // NOLINT(bugprone-use-after-move): ignored
+    }
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].status == 202);
+  }
+  SECTION("dropped") {
+    { responder done(collect); }
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].status == 503);
+    CHECK(got[0].body == R"({"errors":{"server":"request was not completed"}})");
+  }
+  SECTION("moved: only the new owner answers") {
+    {
+      responder first(collect);
+      responder second(std::move(first));
+      std::move(second)(response::text(200, "moved"));
+    }
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].body == "moved");
+  }
+  SECTION("assigned over: the abandoned request gets 503") {
+    std::vector<response> other;
+    {
+      responder target(collect);
+      target = responder([&](response res) { other.push_back(std::move(res)); });
+      REQUIRE(got.size() == 1);
+      CHECK(got[0].status == 503);
+      std::move(target)(response::text(200, "second"));
+    }
+    CHECK(got.size() == 1);
+    REQUIRE(other.size() == 1);
+    CHECK(other[0].body == "second");
+  }
+}

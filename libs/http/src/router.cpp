@@ -36,7 +36,12 @@ std::size_t match_score(std::string_view pattern, std::string_view path) {
 }  // namespace
 
 router& router::add(verb method, std::string path, handler fn, dispatch where) {
-  routes_.push_back(route{method, std::move(path), std::move(fn), where});
+  routes_.push_back(route{method, std::move(path), std::move(fn), where, async_handler{}});
+  return *this;
+}
+
+router& router::add_async(verb method, std::string path, async_handler fn) {
+  routes_.push_back(route{method, std::move(path), handler{}, dispatch::io, std::move(fn)});
   return *this;
 }
 

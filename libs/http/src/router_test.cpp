@@ -107,3 +107,34 @@ TEST_CASE("router fallback gives 405 with Allow for known paths", "[router]") {
   CHECK(form.status == 405);
   CHECK(allow_header(form) == "POST");
 }
+
+TEST_CASE("router registers async routes beside sync ones", "[router]") {
+  router r;
+  r.add_async(verb::post, "/api/event",
+              [](const request&, plumb::http::responder done) {
+                std::move(done)(response::text(202, "queued"));
+              })
+      .add_async(verb::get, "/api/slow", [](const request&, plumb::http::responder) {})
+      .add(verb::get, "/api/event", named("event-get"));
+
+  const request post = make_request(verb::post, "/api/event");
+  const plumb::http::route* found = r.match(post);
+  REQUIRE(found != nullptr);
+  CHECK_FALSE(found->fn);
+  REQUIRE(found->async_fn);
+  CHECK(found->where == dispatch::io);
+  std::optional<response> answered;
+  found->async_fn(post, plumb::http::responder([&](response res) { answered = std::move(res); }));
+  REQUIRE(answered.has_value());
+  CHECK(answered->status == 202);
+  CHECK(answered->body == "queued");
+
+  CHECK(matched(r, verb::get, "/api/event") == "event-get");
+  CHECK(r.match(make_request(verb::get, "/api/event"))->async_fn == nullptr);
+  // HEAD falls back to the async GET route; 405 lists async methods too.
+  const plumb::http::route* head = r.match(make_request(verb::head, "/api/slow"));
+  REQUIRE(head != nullptr);
+  CHECK(head->async_fn);
+  CHECK(allow_header(r.fallback_response(make_request(verb::put, "/api/event"))) ==
+        "GET, HEAD, POST");
+}

@@ -218,6 +218,9 @@ void server::stop(std::chrono::milliseconds grace) {
   impl_->shared->stopping.store(true);
   impl_->acceptor->close().wait_for(remaining());
   impl_->shared->in_flight.wait_idle(remaining());
+  // Past the grace period responses completed later are dropped; from here on no responder
+  // touches a session or the io_context, so both can be destroyed below.
+  impl_->shared->gate->close();
 
   impl_->work.reset();
   impl_->ioc->stop();

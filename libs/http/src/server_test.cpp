@@ -10,8 +10,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -24,6 +28,7 @@ namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using plumb::http::dispatch;
 using plumb::http::request;
+using plumb::http::responder;
 using plumb::http::response;
 using plumb::http::router;
 using plumb::http::server;
@@ -74,6 +79,39 @@ class client {
   net::io_context ioc_;
   beast::tcp_stream stream_{ioc_};
   beast::flat_buffer buffer_;
+};
+
+// Responders handed over by async handlers (on I/O threads), taken by the test thread. Declared
+// before the server in a test, so responders still inside outlive it.
+class inbox {
+ public:
+  void put(responder done) {
+    {
+      const std::lock_guard lock(mutex_);
+      items_.push_back(std::move(done));
+    }
+    arrived_.notify_all();
+  }
+
+  // The next responder, waiting for it at most hang_guard.
+  std::optional<responder> take() {
+    std::unique_lock lock(mutex_);
+    if (!arrived_.wait_for(lock, hang_guard, [this] { return !items_.empty(); })) {
+      return std::nullopt;
+    }
+    responder done = std::move(items_.front());
+    items_.pop_front();
+    return done;
+  }
+
+  plumb::http::async_handler handler() {
+    return [this](const request&, responder done) { put(std::move(done)); };
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::deque<responder> items_;
 };
 
 bool closed_by_server(const beast::error_code& ec) {
@@ -375,5 +413,198 @@ TEST_CASE("server with several I/O threads serves concurrent connections", "[ser
   }
   for (auto& f : done) {
     CHECK(f.get() == requests_each);
+  }
+}
+
+TEST_CASE("server answers 64 concurrent async requests completed in random order", "[server]") {
+  constexpr std::size_t clients = 64;
+  const unsigned seed = Catch::rngSeed();  // choose another with --rng-seed
+  CAPTURE(seed);
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::vector<std::pair<responder, std::string>> waiting;
+  router r;
+  r.add_async(verb::post, "/event", [&](const request& req, responder done) {
+    {
+      const std::lock_guard lock(mutex);
+      waiting.emplace_back(std::move(done), req.body);
+    }
+    arrived.notify_one();
+  });
+  server_options options;
+  options.io_threads = 2;
+  server s(options, std::move(r));
+  s.start();
+
+  // Like the collector's appender: takes the whole batch, then completes it in random order.
+  std::thread worker([&] {
+    std::vector<std::pair<responder, std::string>> batch;
+    {
+      std::unique_lock lock(mutex);
+      arrived.wait_for(lock, hang_guard, [&] { return waiting.size() == clients; });
+      batch.swap(waiting);
+    }
+    std::mt19937 rng(seed);
+    std::shuffle(batch.begin(), batch.end(), rng);
+    for (auto& [done, body] : batch) {
+      std::move(done)(response::json(202, R"({"id":")" + body + R"("})"));
+    }
+  });
+
+  std::vector<std::future<std::string>> answers;
+  for (std::size_t i = 0; i < clients; ++i) {
+    answers.push_back(std::async(std::launch::async, [port = s.port(), i] {
+      client c(port);
+      const std::string body = "client-" + std::to_string(i);
+      c.send("POST /event HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(body.size()) +
+             "\r\n\r\n" + body);
+      bhttp::response<bhttp::string_body> res;
+      if (const beast::error_code ec = c.read(res)) {
+        return "error: " + ec.message();
+      }
+      return std::to_string(res.result_int()) + " " + res.body();
+    }));
+  }
+  for (std::size_t i = 0; i < clients; ++i) {
+    CHECK(answers[i].get() == "202 {\"id\":\"client-" + std::to_string(i) + "\"}");
+  }
+  worker.join();
+  s.stop();
+}
+
+TEST_CASE("server stop waits for a pending async request completed within grace", "[server]") {
+  inbox box;
+  router r;
+  r.add_async(verb::get, "/pending", box.handler());
+  server s({}, std::move(r));
+  s.start();
+
+  client c(s.port());
+  c.send("GET /pending HTTP/1.1\r\nHost: h\r\n\r\n");
+  std::optional<responder> done = box.take();
+  REQUIRE(done.has_value());
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s.stop(10s);
+    stopped = true;
+  });
+  // Gives stop() time to reach its wait; a stop() that did not wait would have returned by now.
+  std::this_thread::sleep_for(100ms);
+  CHECK_FALSE(stopped.load());
+  std::move(*done)(response::text(202, "accepted"));
+
+  bhttp::response<bhttp::string_body> res;
+  const beast::error_code ec = c.read(res);
+  stopper.join();
+  REQUIRE_FALSE(ec);
+  CHECK(res.result_int() == 202);
+  CHECK(res.body() == "accepted");
+  CHECK(closed_by_server(c.wait_closed()));
+}
+
+TEST_CASE("server ignores responders called after the client left or the server stopped",
+          "[server]") {
+  inbox box;
+  std::optional<responder> after_stop;
+  std::optional<responder> after_destruction;
+  {
+    router r;
+    r.add_async(verb::get, "/wait", box.handler());
+    r.add(verb::get, "/x", [](const request&) { return response::text(200, "x"); });
+    server s({}, std::move(r));
+    s.start();
+
+    std::optional<responder> client_left;
+    {
+      client gone(s.port());
+      gone.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+      client_left = box.take();
+    }
+    REQUIRE(client_left.has_value());
+    std::move(*client_left)(response::text(200, "nobody reads this"));
+
+    client c(s.port());
+    c.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    bhttp::response<bhttp::string_body> res;
+    REQUIRE_FALSE(c.read(res));
+    CHECK(res.body() == "x");
+
+    // Two requests still pending when stop's grace period ends.
+    client first(s.port());
+    client second(s.port());
+    first.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+    after_stop = box.take();
+    second.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+    after_destruction = box.take();
+    REQUIRE(after_stop.has_value());
+    REQUIRE(after_destruction.has_value());
+    s.stop(50ms);
+    CHECK(closed_by_server(first.wait_closed()));
+    CHECK(closed_by_server(second.wait_closed()));
+    std::move(*after_stop)(response::text(200, "after stop"));
+  }
+  std::move(*after_destruction)(response::text(200, "after destruction"));
+  after_destruction.reset();
+  SUCCEED();
+}
+
+TEST_CASE("server keeps an async request open past idle and request timeouts", "[server]") {
+  server_options options;
+  options.idle_timeout = 50ms;
+  options.request_timeout = 50ms;
+  // Well after both: if either applied while waiting, the client would see a closed socket.
+  options.async_timeout = 500ms;
+  inbox box;
+  router r;
+  r.add_async(verb::get, "/wait", box.handler());
+  r.add(verb::get, "/x", [](const request&) { return response::text(200, "x"); });
+  server s(options, std::move(r));
+  s.start();
+
+  client c(s.port());
+  // Pipelined, so idle_timeout cannot close the connection before the second request arrives.
+  c.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  std::optional<responder> late = box.take();
+  REQUIRE(late.has_value());
+  bhttp::response<bhttp::string_body> res;
+  REQUIRE_FALSE(c.read(res));
+  CHECK(res.result_int() == 503);
+  CHECK(res.body() == R"({"errors":{"server":"request timed out"}})");
+  std::move(*late)(response::text(200, "late"));
+  REQUIRE_FALSE(c.read(res));
+  CHECK(res.body() == "x");
+}
+
+TEST_CASE("server stop races safely with responders completing on another thread", "[server]") {
+  constexpr std::size_t clients = 16;
+  inbox box;
+  router r;
+  r.add_async(verb::get, "/wait", box.handler());
+  server s({}, std::move(r));
+  s.start();
+
+  std::vector<std::future<bool>> answered_or_closed;
+  for (std::size_t i = 0; i < clients; ++i) {
+    answered_or_closed.push_back(std::async(std::launch::async, [port = s.port()] {
+      client c(port);
+      c.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+      bhttp::response<bhttp::string_body> res;
+      const beast::error_code ec = c.read(res);
+      return ec ? closed_by_server(ec) : res.result_int() == 202;
+    }));
+  }
+  // Completes every request while stop() runs with no grace: each completion lands before the
+  // session is gone, in a stopped io_context, or at a closed gate.
+  std::thread worker([&] {
+    for (std::size_t i = 0; i < clients; ++i) {
+      if (std::optional<responder> done = box.take()) {
+        std::move(*done)(response::text(202, "ok"));
+      }
+    }
+  });
+  s.stop(0ms);
+  worker.join();
+  for (auto& f : answered_or_closed) {
+    CHECK(f.get());
   }
 }

@@ -127,17 +127,36 @@ request to_request(beast_request&& req, const std::string& peer_address) {
   return out;
 }
 
+response checked_response(response res, const server_options& options) {
+  if (std::string reason = invalid_reason(res); !reason.empty()) {
+    return internal_error(options, reason);
+  }
+  return res;
+}
+
+response async_timeout_response() {
+  return response::errors(503, {{"server", "request timed out"}});
+}
+
 response invoke_handler(const route& r, const request& req, const server_options& options) {
   try {
-    response res = r.fn(req);
-    if (std::string reason = invalid_reason(res); !reason.empty()) {
-      return internal_error(options, reason);
-    }
-    return res;
+    return checked_response(r.fn(req), options);
   } catch (const std::exception& e) {
     return internal_error(options, e.what());
   } catch (...) {
     // Not a std::exception, so there is no message; still one boundary, still reported.
+    return internal_error(options, "handler threw a non-standard exception");
+  }
+}
+
+std::optional<response> invoke_async_handler(const route& r, const request& req, responder done,
+                                             const server_options& options) {
+  try {
+    r.async_fn(req, std::move(done));
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return internal_error(options, e.what());
+  } catch (...) {
     return internal_error(options, "handler threw a non-standard exception");
   }
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -73,6 +75,28 @@ class in_flight_guard {
   request_tracker* tracker_;
 };
 
+// Lets responders on any thread reach sessions only while the io_context exists. server::stop()
+// closes it before destroying the io_context; a response completed after that is dropped.
+class async_gate {
+ public:
+  // Runs `fn` unless the gate is closed; close() waits for a running `fn` to return.
+  template <class Fn>
+  void run_if_open(Fn&& fn) {
+    const std::shared_lock lock(mutex_);
+    if (open_) {
+      std::forward<Fn>(fn)();
+    }
+  }
+  void close() {
+    const std::unique_lock lock(mutex_);
+    open_ = false;
+  }
+
+ private:
+  std::shared_mutex mutex_;
+  bool open_ = true;
+};
+
 // What every session of one server shares. Immutable after start except the tracker and flag.
 struct server_state {
   server_state(server_options opts, router rts, net::thread_pool::executor_type pool)
@@ -84,6 +108,8 @@ struct server_state {
   request_tracker in_flight;
   // Set by stop(): responses then carry "Connection: close" so clients go away.
   std::atomic<bool> stopping{false};
+  // Shared with every responder, which may outlive this state and the whole server.
+  std::shared_ptr<async_gate> gate = std::make_shared<async_gate>();
 };
 
 // RFC 7230 token for names; values must not contain CR, LF or NUL (they could end the header
@@ -97,6 +123,17 @@ request to_request(beast_request&& req, const std::string& peer_address);
 // The one exception boundary around handler code: a handler that throws, or returns a response
 // that cannot be sent (bad status, CR/LF in a header), yields a 500 and `on_handler_error`.
 response invoke_handler(const route& r, const request& req, const server_options& options);
+
+// The same boundary for an async handler: the 500 when it throws, nullopt when it returned (the
+// response then comes through `done`).
+std::optional<response> invoke_async_handler(const route& r, const request& req, responder done,
+                                             const server_options& options);
+
+// `res` when it can be sent, otherwise a 500 (and `on_handler_error`), as for handler results.
+response checked_response(response res, const server_options& options);
+
+// What the client gets when an async request outlives server_options::async_timeout.
+response async_timeout_response();
 
 // The response for a failed read, or nullopt when the connection should just be closed
 // (timeout, reset, end of stream, a message cut off mid-way).
@@ -130,6 +167,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
  public:
   session(Stream stream, std::shared_ptr<server_state> state, std::string peer_address)
       : stream_(std::move(stream)),
+        async_timer_(stream_.get_executor()),
         state_(std::move(state)),
         peer_address_(std::move(peer_address)) {}
 
@@ -195,6 +233,10 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       send(state_->routes.fallback_response(req), head, version, keep_alive);
       return;
     }
+    if (r->async_fn) {
+      start_async(*r, req, head, version, keep_alive);
+      return;
+    }
     if (r->where == dispatch::io) {
       send(invoke_handler(*r, req, state_->options), head, version, keep_alive);
       return;
@@ -209,6 +251,64 @@ class session : public std::enable_shared_from_this<session<Stream>> {
             self->send(std::move(res), head, version, keep_alive);
           });
     });
+  }
+
+  // While the handler's responder is out, no read is pending (the next request is read only after
+  // this response is written), so only async_timeout bounds the wait. The timer's handler owns
+  // the session meanwhile; responders hold only a weak reference.
+  void start_async(const route& r, const request& req, bool head, unsigned version,
+                   bool keep_alive) {
+    const std::uint64_t id = ++last_async_id_;
+    pending_.emplace(pending_async{id, head, version, keep_alive});
+    async_timer_.expires_after(state_->options.async_timeout);
+    async_timer_.async_wait(
+        beast::bind_front_handler(&session::on_async_timeout, this->shared_from_this(), id));
+    std::optional<response> error =
+        invoke_async_handler(r, req, make_responder(id), state_->options);
+    // The responder only posts, so even one called (or dropped) inside the handler has not
+    // completed the request yet: a throwing handler's 500 always wins.
+    if (error && awaiting(id)) {
+      finish_async(std::move(*error));
+    }
+  }
+
+  responder make_responder(std::uint64_t id) {
+    return responder([gate = state_->gate, weak = this->weak_from_this(), id](response res) {
+      gate->run_if_open([&] {
+        std::shared_ptr<session> self = weak.lock();
+        if (!self) {
+          return;  // the connection is gone: nobody to answer
+        }
+        // The executor never changes after construction, so reading it off-strand is safe.
+        const auto ex = self->stream_.get_executor();
+        net::post(ex, [self = std::move(self), id, res = std::move(res)]() mutable {
+          self->on_async_response(id, std::move(res));
+        });
+      });
+    });
+  }
+
+  bool awaiting(std::uint64_t id) const { return pending_.has_value() && pending_->id == id; }
+
+  // Only the first completion of a request counts: a late responder (after the timeout or a 500)
+  // or one of an earlier request on this connection is ignored.
+  void on_async_response(std::uint64_t id, response res) {
+    if (awaiting(id)) {
+      finish_async(checked_response(std::move(res), state_->options));
+    }
+  }
+
+  void on_async_timeout(std::uint64_t id, beast::error_code ec) {
+    if (!ec && awaiting(id)) {
+      finish_async(async_timeout_response());
+    }
+  }
+
+  void finish_async(response&& res) {
+    const pending_async p = *pending_;
+    pending_.reset();
+    async_timer_.cancel();
+    send(std::move(res), p.head, p.version, p.keep_alive);
   }
 
   void send(response&& res, bool head, unsigned version, bool keep_alive) {
@@ -260,12 +360,24 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     drain();
   }
 
+  // How to answer the async request awaiting its responder; `id` tells that request's completion
+  // apart from a late one of an earlier request on this connection.
+  struct pending_async {
+    std::uint64_t id;
+    bool head;
+    unsigned version;
+    bool keep_alive;
+  };
+
   Stream stream_;
+  net::steady_timer async_timer_;
   std::shared_ptr<server_state> state_;
   std::string peer_address_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<beast_response> response_;
+  std::optional<pending_async> pending_;
+  std::uint64_t last_async_id_ = 0;
   // Declared after state_ so it ends before the state it counts in.
   std::optional<in_flight_guard> in_flight_;
   std::size_t drained_ = 0;

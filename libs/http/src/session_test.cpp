@@ -4,6 +4,10 @@
 
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 namespace {
 
@@ -12,6 +16,7 @@ namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
 using plumb::http::dispatch;
 using plumb::http::request;
+using plumb::http::responder;
 using plumb::http::response;
 using plumb::http::router;
 using plumb::http::server_options;
@@ -30,6 +35,10 @@ class harness {
   harness(server_options options, router routes)
       : state_(std::make_shared<server_state>(std::move(options), std::move(routes),
                                               pool_.get_executor())) {}
+  // As server::stop() does: responders that outlive the harness must not reach its io_context.
+  ~harness() { state_->gate->close(); }
+  harness(const harness&) = delete;
+  harness& operator=(const harness&) = delete;
 
   // Feeds `raw` followed by end-of-stream and returns every byte the session wrote.
   std::string exchange(std::string_view raw, beast::test::fail_count* fail = nullptr) {
@@ -74,6 +83,62 @@ std::vector<parsed_response> parse_responses(std::string_view raw,
   }
   return out;
 }
+
+// Completes responders on its own thread in the order they arrive, like the collector's
+// background appender. A responder handed over without a response is dropped there instead.
+class completer {
+ public:
+  completer() : thread_([this] { run(); }) {}
+  ~completer() {
+    {
+      const std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    ready_.notify_one();
+    thread_.join();
+  }
+  completer(const completer&) = delete;
+  completer& operator=(const completer&) = delete;
+
+  void push(responder done, std::optional<response> res) {
+    {
+      const std::lock_guard lock(mutex_);
+      queue_.emplace_back(std::move(done), std::move(res));
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [this] { return done_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;
+      }
+      item next = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      complete(std::move(next));
+      lock.lock();
+    }
+  }
+
+  using item = std::pair<responder, std::optional<response>>;
+
+  // Without a response the responder is dropped on return, which answers 503.
+  static void complete(item next) {
+    if (next.second) {
+      std::move(next.first)(std::move(*next.second));
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<item> queue_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
 
 std::string field(const parsed_response& res, std::string_view name) {
   auto it = res.find(name);
@@ -336,6 +401,205 @@ TEST_CASE("session drops the connection on a write error and ends the request", 
   for (std::size_t n = 1; n <= 3; ++n) {
     beast::test::fail_count fail(n);
     CHECK_NOTHROW(h.exchange("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\n\r\n", &fail));
+    CHECK(h.idle());
+  }
+}
+
+TEST_CASE("session writes an async response completed later on another thread", "[session]") {
+  completer worker;
+  std::thread::id handler_thread;
+  server_options options;
+  options.default_headers = {{"X-Frame-Options", "DENY"}};
+  router r;
+  r.add_async(verb::post, "/event", [&](const request& req, responder done) {
+    handler_thread = std::this_thread::get_id();
+    worker.push(std::move(done),
+                response::json(202, R"({"queued":")" + req.body + R"("})").with_header("X-Id", "7"));
+  });
+  harness h(options, std::move(r));
+  const auto responses = parse_responses(
+      h.exchange("POST /event HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"));
+  REQUIRE(responses.size() == 1);
+  const parsed_response& res = responses[0];
+  CHECK(res.result_int() == 202);
+  CHECK(res.body() == R"({"queued":"abc"})");
+  CHECK(field(res, "Content-Type") == "application/json");
+  CHECK(field(res, "Content-Length") == std::to_string(res.body().size()));
+  CHECK(field(res, "X-Id") == "7");
+  CHECK(field(res, "X-Frame-Options") == "DENY");
+  CHECK(field(res, "Server") == "plumb");
+  CHECK(res.keep_alive());
+  // The handler ran on the session's thread (here the one running the io_context).
+  CHECK(handler_thread == std::this_thread::get_id());
+  CHECK(h.idle());
+}
+
+TEST_CASE("session answers 503 when an async responder is dropped", "[session]") {
+  completer worker;
+  router r;
+  r.add_async(verb::get, "/drop-here", [](const request&, responder) {});
+  r.add_async(verb::get, "/drop-there",
+              [&](const request&, responder done) { worker.push(std::move(done), std::nullopt); });
+  r.add(verb::get, "/a", [](const request&) { return response::text(200, "a"); });
+  harness h({}, std::move(r));
+  const auto responses = parse_responses(
+      h.exchange("GET /drop-here HTTP/1.1\r\n\r\nGET /drop-there HTTP/1.1\r\n\r\n"
+                 "GET /a HTTP/1.1\r\n\r\n"));
+  REQUIRE(responses.size() == 3);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(responses[i].result_int() == 503);
+    CHECK(responses[i].body() == R"({"errors":{"server":"request was not completed"}})");
+    CHECK(responses[i].keep_alive());
+  }
+  CHECK(responses[2].body() == "a");
+  CHECK(h.idle());
+}
+
+TEST_CASE("session turns async handler exceptions and bad responses into 500", "[session]") {
+  completer worker;
+  std::vector<std::string> reported;
+  server_options options;
+  options.on_handler_error = [&](std::string_view what) { reported.emplace_back(what); };
+  router r;
+  r.add_async(verb::get, "/throw",
+              [](const request&, responder) { throw std::runtime_error("boom"); });
+  // Once the handler throws, its 500 wins over whatever happens to the responder.
+  r.add_async(verb::get, "/reply-then-throw", [](const request&, responder done) {
+    std::move(done)(response::text(200, "not sent"));
+    throw std::runtime_error("after reply");
+  });
+  r.add_async(verb::get, "/hand-off-then-throw", [&](const request&, responder done) {
+    worker.push(std::move(done), response::text(200, "not sent"));
+    throw 42;
+  });
+  r.add_async(verb::get, "/bad-status", [&](const request&, responder done) {
+    worker.push(std::move(done), response::text(42, "x"));
+  });
+  r.add_async(verb::get, "/bad-header", [&](const request&, responder done) {
+    worker.push(std::move(done), response::text(200, "x").with_header("X-Split", "a\r\nB: c"));
+  });
+  r.add_async(verb::get, "/ok", [&](const request&, responder done) {
+    worker.push(std::move(done), response::text(200, "ok"));
+  });
+  harness h(options, std::move(r));
+  const auto responses = parse_responses(h.exchange(
+      "GET /throw HTTP/1.1\r\n\r\nGET /reply-then-throw HTTP/1.1\r\n\r\n"
+      "GET /hand-off-then-throw HTTP/1.1\r\n\r\nGET /bad-status HTTP/1.1\r\n\r\n"
+      "GET /bad-header HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"));
+  REQUIRE(responses.size() == 6);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(responses[i].result_int() == 500);
+    CHECK(responses[i].body() == R"({"errors":{"server":"internal error"}})");
+    CHECK(field(responses[i], "B") == "<none>");
+  }
+  CHECK(responses[5].body() == "ok");
+  CHECK(reported ==
+        std::vector<std::string>{"boom", "after reply", "handler threw a non-standard exception",
+                                 "handler returned invalid status 42",
+                                 "handler returned an invalid header"});
+  CHECK(h.idle());
+}
+
+TEST_CASE("session answers 503 after async_timeout and ignores the late responder",
+          "[session]") {
+  server_options options;
+  options.async_timeout = std::chrono::milliseconds{20};
+  std::vector<responder> kept;  // touched only on the thread running the io_context
+  router r;
+  r.add_async(verb::get, "/never",
+              [&](const request&, responder done) { kept.push_back(std::move(done)); });
+  // Completes the previous request late, then its own: only its own may answer it.
+  r.add_async(verb::get, "/next", [&](const request&, responder done) {
+    for (auto& late : kept) {
+      std::move(late)(response::text(200, "late"));
+    }
+    std::move(done)(response::text(200, "next"));
+  });
+
+  SECTION("a later request on the same connection is not answered by the late responder") {
+    harness h(options, std::move(r));
+    const auto responses = parse_responses(
+        h.exchange("GET /never HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n"));
+    REQUIRE(responses.size() == 2);
+    CHECK(responses[0].result_int() == 503);
+    CHECK(responses[0].body() == R"({"errors":{"server":"request timed out"}})");
+    CHECK(responses[0].keep_alive());
+    CHECK(responses[1].body() == "next");
+    CHECK(h.idle());
+  }
+  SECTION("responders called or dropped after the session and the harness are gone") {
+    {
+      harness h(options, std::move(r));
+      const auto responses = parse_responses(
+          h.exchange("GET /never HTTP/1.1\r\n\r\nGET /never HTTP/1.1\r\n\r\n"));
+      REQUIRE(responses.size() == 2);
+      CHECK(responses[1].result_int() == 503);
+      REQUIRE(kept.size() == 2);
+      std::move(kept[0])(response::text(200, "after the session"));
+    }
+    std::move(kept[1])(response::text(200, "after the harness"));
+    kept.clear();
+  }
+}
+
+TEST_CASE("session answers HEAD on an async GET route without the body", "[session]") {
+  completer worker;
+  router r;
+  r.add_async(verb::get, "/stats", [&](const request&, responder done) {
+    worker.push(std::move(done), response::json(200, R"({"visits":12})"));
+  });
+  harness h({}, std::move(r));
+  const std::string raw =
+      h.exchange("HEAD /stats HTTP/1.1\r\nHost: h\r\n\r\nGET /stats HTTP/1.1\r\nHost: h\r\n\r\n");
+  const auto responses = parse_responses(raw, {true, false});
+  REQUIRE(responses.size() == 2);
+  CHECK(responses[0].result_int() == 200);
+  CHECK(field(responses[0], "Content-Length") == "13");
+  CHECK(field(responses[0], "Content-Type") == "application/json");
+  CHECK(responses[0].body().empty());
+  CHECK(responses[1].body() == R"({"visits":12})");
+  CHECK(raw.find("\r\n\r\nHTTP/1.1 200") != std::string::npos);
+}
+
+TEST_CASE("session answers pipelined async and sync requests in order", "[session]") {
+  completer worker;
+  std::vector<std::string> invoked;
+  router r;
+  r.add_async(verb::post, "/event", [&](const request& req, responder done) {
+    invoked.push_back(req.body);
+    worker.push(std::move(done), response::text(202, req.body));
+  });
+  r.add(verb::get, "/sync", [&](const request&) {
+    invoked.emplace_back("sync");
+    return response::text(200, "sync");
+  });
+  harness h({}, std::move(r));
+  std::string raw;
+  for (const char* body : {"e1", "e2"}) {
+    raw += std::string("POST /event HTTP/1.1\r\nContent-Length: 2\r\n\r\n") + body;
+  }
+  raw += "GET /sync HTTP/1.1\r\n\r\nPOST /event HTTP/1.1\r\nContent-Length: 2\r\n\r\ne3";
+  const auto responses = parse_responses(h.exchange(raw));
+  REQUIRE(responses.size() == 4);
+  CHECK(responses[0].body() == "e1");
+  CHECK(responses[1].body() == "e2");
+  CHECK(responses[2].body() == "sync");
+  CHECK(responses[3].body() == "e3");
+  // The next request is read only after the previous response is written.
+  CHECK(invoked == std::vector<std::string>{"e1", "e2", "sync", "e3"});
+  CHECK(h.idle());
+}
+
+TEST_CASE("session survives a write error after an async response", "[session]") {
+  completer worker;
+  router r;
+  r.add_async(verb::get, "/x", [&](const request&, responder done) {
+    worker.push(std::move(done), response::text(200, "x"));
+  });
+  harness h({}, std::move(r));
+  for (std::size_t n = 1; n <= 3; ++n) {
+    beast::test::fail_count fail(n);
+    CHECK_NOTHROW(h.exchange("GET /x HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n", &fail));
     CHECK(h.idle());
   }
 }

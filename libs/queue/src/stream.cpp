@@ -1,5 +1,6 @@
 #include "plumb/queue/stream.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 namespace plumb::queue {
@@ -10,6 +11,15 @@ const redis::reply& checked(const redis::reply& reply, std::string_view what) {
     throw std::runtime_error(std::string(what) + ": " + reply.str);
   }
   return reply;
+}
+
+// Entries confirmed before the first failure (Redis runs a pipeline in order).
+std::size_t confirmed_prefix(const std::vector<redis::reply>& replies) {
+  std::size_t n = 0;
+  while (n < replies.size() && !replies[n].is_error()) {
+    ++n;
+  }
+  return n;
 }
 
 // XREADGROUP reply: [[stream, [[id, [f1, v1, ...]], ...]]] or nil when nothing arrived.
@@ -33,25 +43,100 @@ std::vector<message> parse_read_reply(const redis::reply& reply) {
 
 }  // namespace
 
+std::string serialize(const events::fields& entry) {
+  std::vector<std::string_view> args;
+  args.reserve(entry.size() * 2);
+  for (const auto& [field, value] : entry) {
+    args.push_back(field);
+    args.push_back(value);
+  }
+  std::string out;
+  redis::append_command(out, args);
+  return out;
+}
+
+std::optional<events::fields> deserialize(std::string_view record) {
+  auto read_line = [&record]() -> std::optional<std::string_view> {
+    const auto end = record.find("\r\n");
+    if (end == std::string_view::npos) {
+      return std::nullopt;
+    }
+    const auto line = record.substr(0, end);
+    record.remove_prefix(end + 2);
+    return line;
+  };
+  auto read_count = [&read_line](char type) -> std::optional<std::size_t> {
+    const auto line = read_line();
+    std::size_t n = 0;
+    if (!line || line->size() < 2 || line->front() != type) {
+      return std::nullopt;
+    }
+    const auto [end, ec] = std::from_chars(line->data() + 1, line->data() + line->size(), n);
+    if (ec != std::errc{} || end != line->data() + line->size()) {
+      return std::nullopt;
+    }
+    return n;
+  };
+  const auto count = read_count('*');
+  if (!count || *count % 2 != 0) {
+    return std::nullopt;
+  }
+  std::vector<std::string> args;
+  for (std::size_t i = 0; i < *count; ++i) {
+    const auto length = read_count('$');
+    if (!length || record.size() < *length + 2 || record.substr(*length, 2) != "\r\n") {
+      return std::nullopt;
+    }
+    args.emplace_back(record.substr(0, *length));
+    record.remove_prefix(*length + 2);
+  }
+  if (!record.empty()) {
+    return std::nullopt;
+  }
+  events::fields out;
+  for (std::size_t i = 0; i < args.size(); i += 2) {
+    out.emplace_back(std::move(args[i]), std::move(args[i + 1]));
+  }
+  return out;
+}
+
 void append(redis::connection& redis, const events::keys& keys,
-            std::span<const events::fields> entries) {
-  if (entries.empty()) {
+            std::span<const std::string> serialized_entries) {
+  if (serialized_entries.empty()) {
     return;
   }
   const std::string stream = keys.events_stream();
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(entries.size());
-  for (const auto& entry : entries) {
-    std::vector<std::string> xadd{"XADD", stream, "*"};
-    xadd.reserve(3 + entry.size() * 2);
-    for (const auto& [field, value] : entry) {
-      xadd.push_back(field);
-      xadd.push_back(value);
-    }
-    commands.push_back(std::move(xadd));
+  std::string protocol;
+  std::size_t bytes = 0;
+  for (const auto& entry : serialized_entries) {
+    bytes += entry.size() + stream.size() + 32;
   }
-  for (const auto& reply : redis.pipeline(commands)) {
-    checked(reply, "XADD failed");
+  protocol.reserve(bytes);
+  for (const auto& entry : serialized_entries) {
+    // "*<2n>\r\n<field/value bulk strings>" becomes "*<2n+3>\r\nXADD key * <field/value ...>".
+    const auto header_end = entry.find("\r\n");
+    std::size_t pairs_args = 0;
+    if (entry.empty() || entry.front() != '*' || header_end == std::string::npos ||
+        std::from_chars(entry.data() + 1, entry.data() + header_end, pairs_args).ec != std::errc{}) {
+      throw append_error("malformed serialised stream entry", 0);
+    }
+    protocol += '*';
+    protocol += std::to_string(pairs_args + 3);
+    protocol += "\r\n$4\r\nXADD\r\n$";
+    protocol += std::to_string(stream.size());
+    protocol += "\r\n";
+    protocol += stream;
+    protocol += "\r\n$1\r\n*\r\n";
+    protocol.append(entry, header_end + 2);
+  }
+  std::vector<redis::reply> replies;
+  try {
+    redis.pipeline_formatted(protocol, serialized_entries.size(), replies);
+  } catch (const redis::error& e) {
+    throw append_error(e.what(), confirmed_prefix(replies));
+  }
+  if (const auto confirmed = confirmed_prefix(replies); confirmed < replies.size()) {
+    throw append_error("XADD failed: " + replies[confirmed].str, confirmed);
   }
 }
 

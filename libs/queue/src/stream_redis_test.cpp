@@ -11,10 +11,10 @@ redis::connection connect() {
   return redis::connection(*redis::endpoint::parse_url(test_support::redis_url()));
 }
 
-std::vector<events::fields> entries(int n) {
-  std::vector<events::fields> out;
+std::vector<std::string> entries(int n) {
+  std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
-    out.push_back({{"v", "1"}, {"n", "pageview"}, {"i", std::to_string(i)}});
+    out.push_back(queue::serialize({{"v", "1"}, {"n", "page\r\nview"}, {"i", std::to_string(i)}}));
   }
   return out;
 }
@@ -34,6 +34,7 @@ TEST_CASE("appended entries reach the consumer group once, in order, and stay pe
   REQUIRE(got.size() == 3);
   for (int i = 0; i < 3; ++i) {
     CHECK(got[static_cast<std::size_t>(i)].fields.back().second == std::to_string(i));
+    CHECK(got[static_cast<std::size_t>(i)].fields[1].second == "page\r\nview");  // binary-safe
   }
   CHECK(first.read_new(10, std::chrono::milliseconds(10)).empty());
 

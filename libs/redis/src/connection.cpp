@@ -194,26 +194,37 @@ reply connection::command(const std::vector<std::string_view>& args) {
 }
 
 std::vector<reply> connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
-  redisContext& context = impl::usable(impl_);
   for (const auto& args : commands) {
     argv_buffer::check(args);
   }
-  if (commands.empty()) {
-    return {};
+  std::string protocol;
+  for (const auto& args : commands) {
+    append_command(protocol, std::vector<std::string_view>(args.begin(), args.end()));
+  }
+  return pipeline_formatted(protocol, commands.size());
+}
+
+std::vector<reply> connection::pipeline_formatted(std::string_view protocol,
+                                                  std::size_t command_count) {
+  std::vector<reply> replies;
+  pipeline_formatted(protocol, command_count, replies);
+  return replies;
+}
+
+void connection::pipeline_formatted(std::string_view protocol, std::size_t command_count,
+                                    std::vector<reply>& replies) {
+  redisContext& context = impl::usable(impl_);
+  if (command_count == 0) {
+    return;
   }
   // Until the last reply is read the stream is mid-conversation: if anything below throws
   // (I/O error, timeout, allocation), unread replies would answer the next caller's commands.
   impl_->broken = true;
-  for (const auto& args : commands) {
-    argv_buffer argv(args);
-    if (redisAppendCommandArgv(&context, argv.argc(), argv.data.data(), argv.lengths.data()) !=
-        REDIS_OK) {
-      impl_->fail("pipeline");
-    }
+  if (redisAppendFormattedCommand(&context, protocol.data(), protocol.size()) != REDIS_OK) {
+    impl_->fail("pipeline");
   }
-  std::vector<reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
+  replies.reserve(replies.size() + command_count);
+  for (std::size_t i = 0; i < command_count; ++i) {
     void* raw_reply = nullptr;
     // The first call flushes every appended command to the socket; each call reads one reply.
     if (redisGetReply(&context, &raw_reply) != REDIS_OK) {
@@ -223,7 +234,19 @@ std::vector<reply> connection::pipeline(const std::vector<std::vector<std::strin
     replies.push_back(copy_reply(*raw));
   }
   impl_->broken = false;
-  return replies;
+}
+
+void append_command(std::string& out, std::span<const std::string_view> args) {
+  out += '*';
+  out += std::to_string(args.size());
+  out += "\r\n";
+  for (const auto arg : args) {
+    out += '$';
+    out += std::to_string(arg.size());
+    out += "\r\n";
+    out.append(arg);
+    out += "\r\n";
+  }
 }
 
 bool connection::broken() const {

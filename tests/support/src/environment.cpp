@@ -22,6 +22,11 @@ std::string pg_admin_dsn() { return required("PLUMB_TEST_PG_DSN"); }
 std::string redis_url() { return required("PLUMB_TEST_REDIS_URL"); }
 std::string bin_dir() { return required("PLUMB_TEST_BIN_DIR"); }
 
+std::string service_binary(std::string_view service) {
+  const std::string name(service);
+  return bin_dir() + "/services/" + name + "/" + (name == "plumbctl" ? name : "plumb-" + name);
+}
+
 std::string unique_name(std::string_view prefix) {
   static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   thread_local std::mt19937_64 engine{std::random_device{}()};

@@ -46,6 +46,34 @@ struct response {
 
 using handler = std::function<response(const request&)>;
 
+// Completes one asynchronous request, exactly once, from any thread: `std::move(done)(res)`.
+// The response is then written like a synchronous handler's (same validation, default headers,
+// HEAD and keep-alive handling). Move-only; a responder that was moved from or already called
+// does nothing. Destroyed without being called (e.g. its producer shut down), it answers 503
+// {"errors":{"server":"request was not completed"}}. A call after the connection closed, after
+// server_options::async_timeout or after the server stopped is ignored.
+class responder {
+ public:
+  // Passes the response to `complete`; libs/http builds these, and tests of async handlers can
+  // too. `complete` must not throw: it also runs from the destructor.
+  explicit responder(std::function<void(response)> complete);
+  responder(responder&& other) noexcept;
+  responder& operator=(responder&& other) noexcept;
+  responder(const responder&) = delete;
+  responder& operator=(const responder&) = delete;
+  ~responder();
+
+  void operator()(response res) &&;
+
+ private:
+  std::function<void(response)> complete_;
+};
+
+// Runs on the connection's strand and must not block: it hands `done` to whoever produces the
+// response (typically enqueues work) and returns. `req` is valid only during the call. Throwing
+// before returning answers 500 (and calls on_handler_error) whatever happens to `done`.
+using async_handler = std::function<void(const request&, responder done)>;
+
 // Decoded key/value pairs of a query string or form body ('+' means space). Invalid percent
 // escapes are kept literally, never rejected: callers validate values they care about.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);

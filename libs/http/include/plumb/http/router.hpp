@@ -11,11 +11,14 @@ namespace plumb::http {
 // blocking work are registered as `blocking` and run on the server's separate blocking pool.
 enum class dispatch { io, blocking };
 
+// Exactly one of `fn` and `async_fn` is set. Two members rather than a std::variant so code that
+// reads `fn` of synchronous routes keeps working; async routes always run on the I/O strand.
 struct route {
   verb method;
   std::string path;  // exact match, or a prefix when it ends in '*' (e.g. "/static/*")
   handler fn;
   dispatch where = dispatch::io;
+  async_handler async_fn;
 };
 
 // Maps (method, path) to a handler. Unknown path -> 404; known path, other method -> 405 with an
@@ -23,6 +26,8 @@ struct route {
 class router {
  public:
   router& add(verb method, std::string path, handler fn, dispatch where = dispatch::io);
+  // A route answered later through a responder (see `async_handler`); matched like any other.
+  router& add_async(verb method, std::string path, async_handler fn);
   // The route for this request, or nullptr (then `fallback_response` gives the 404/405).
   const route* match(const request& req) const;
   response fallback_response(const request& req) const;

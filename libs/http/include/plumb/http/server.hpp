@@ -7,10 +7,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plumb/http/router.hpp"
 
 namespace plumb::http {
+
+// How long an async handler's request may wait for its responder before the client gets 503.
+// The collector answers once its batch is durably handed off, normally well under a second;
+// this only bounds a stuck or lost producer, so a client is never held indefinitely.
+inline constexpr std::chrono::milliseconds default_async_timeout{30'000};
 
 struct server_options {
   std::string address = "127.0.0.1";
@@ -24,6 +30,9 @@ struct server_options {
   std::chrono::milliseconds request_timeout{10'000};
   // A keep-alive connection with no new request for this long is closed.
   std::chrono::milliseconds idle_timeout{30'000};
+  // An async request not completed within this time is answered 503; its responder, called
+  // later, is ignored. Idle and request timeouts do not run while a request is being answered.
+  std::chrono::milliseconds async_timeout = default_async_timeout;
   // Headers added to every response (e.g. CORS or security headers).
   std::vector<header> default_headers;
   // Called (from any thread) when a handler throws; the client gets a 500 JSON error.
@@ -43,7 +52,9 @@ class server {
   void start();
   // The bound port (valid after start()).
   std::uint16_t port() const;
-  // Stops accepting, lets in-flight requests finish (up to `grace`), then joins every thread.
+  // Stops accepting, lets in-flight requests finish (up to `grace`; async requests count until
+  // their responder is called), then joins every thread. Responders called after the grace
+  // period are ignored, even after the server is destroyed.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{5'000});
 
  private:

@@ -3,7 +3,9 @@
 // reads. Entries are events::fields (proto/stream/README.md).
 
 #include <chrono>
+#include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,12 +15,31 @@
 
 namespace plumb::queue {
 
-// Appends entries with one pipelined round trip. Never trims the stream: trimming could drop
-// entries no worker has consumed yet. Throws redis::error (connection) or std::runtime_error
-// (an error reply, e.g. OOM above maxmemory); then none or some entries may have been appended,
-// which is safe to retry: workers store each event_id once.
+// A stream entry serialised once, where it is accepted: a RESP array of its field and value bulk
+// strings. These bytes are what the collector's spool stores and what XADD sends.
+std::string serialize(const events::fields& entry);
+// The fields back; nullopt when `record` is not a well-formed serialised entry.
+std::optional<events::fields> deserialize(std::string_view record);
+
+// Thrown by append(): the first `appended` entries are in the stream (Redis confirmed them), the
+// rest are not, or not known to be.
+class append_error : public std::runtime_error {
+ public:
+  append_error(const std::string& what, std::size_t appended)
+      : std::runtime_error(what), appended_(appended) {}
+  std::size_t appended() const { return appended_; }
+
+ private:
+  std::size_t appended_;
+};
+
+// Appends serialised entries with one pipelined round trip. Never trims the stream: trimming
+// could drop entries no worker has consumed yet. Throws append_error (connection loss, timeout,
+// an error reply such as OOM above maxmemory, a malformed record). Retrying the unconfirmed rest
+// is safe: an entry whose confirmation was lost may then appear twice, and workers store each
+// event_id once.
 void append(redis::connection& redis, const events::keys& keys,
-            std::span<const events::fields> entries);
+            std::span<const std::string> serialized_entries);
 
 struct message {
   std::string stream_id;  // Redis entry id, for XACK

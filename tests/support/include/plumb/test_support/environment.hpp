@@ -15,6 +15,9 @@ std::string redis_url();
 // PLUMB_TEST_BIN_DIR: the build tree's root (binaries under services/<name>/).
 std::string bin_dir();
 
+// The built binary of a service: "collector", "worker", "dashboard" or "plumbctl".
+std::string service_binary(std::string_view service);
+
 // `prefix` followed by a random lowercase suffix: per-test databases and Redis key prefixes.
 std::string unique_name(std::string_view prefix);
 
