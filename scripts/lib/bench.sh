@@ -49,6 +49,7 @@ bench_collector() {
   local -a nginx_rps=() collector_rps=() collector_p50=() collector_p99=()
   ensure_packages "${PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
   build_release
+  ensure_npm_packages "$GEOIP_PACKAGE_DIR"
   start_test_datastores
   dir=$TEST_DIR/bench
   mkdir -p "$dir"
@@ -81,7 +82,7 @@ CONF
 
   collector_port=$(random_free_port "$nginx_port")
   PLUMB_REDIS_URL=$redis_url PLUMB_REDIS_PREFIX=$prefix PLUMB_COLLECTOR_IO_THREADS=1 \
-    PLUMB_COLLECTOR_LISTEN=127.0.0.1:$collector_port \
+    PLUMB_COLLECTOR_LISTEN=127.0.0.1:$collector_port PLUMB_SPOOL_DIR=$dir/spool PLUMB_GEOIP_DB=$GEOIP_DB \
     taskset -c "$SERVER_CORE" "$BUILD_DIR/services/collector/plumb-collector" 2>"$dir/collector.log" &
   pid=$!
   wait_http "http://127.0.0.1:$collector_port/healthz" || die "the collector did not start: $(tail -5 "$dir/collector.log")"

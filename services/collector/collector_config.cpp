@@ -1,6 +1,7 @@
 #include "collector_config.hpp"
 
 #include "plumb/geo/database.hpp"
+#include "tracker_routes.hpp"
 
 namespace plumb::collector {
 
@@ -27,8 +28,7 @@ collector_config collector_config::from_env(config::env_reader& env) {
   c.redis_memory_watermark =
       static_cast<double>(env.integer("PLUMB_REDIS_MEMORY_WATERMARK_PERCENT", 90, 10, 100)) / 100.0;
   c.tracker_alias = env.text("PLUMB_TRACKER_ALIAS", "");
-  if (c.tracker_alias.size() > 40 ||
-      c.tracker_alias.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+  if (!c.tracker_alias.empty() && !valid_tracker_alias(c.tracker_alias)) {
     env.problem("PLUMB_TRACKER_ALIAS", "must be 1-40 characters of a-z, 0-9 and '-'");
   }
   env.finish();

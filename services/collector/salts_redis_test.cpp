@@ -16,7 +16,8 @@ redis::connection connect() {
 TEST_CASE("two collectors derive identical visitor hashes from the shared salt") {
   auto redis = connect();
   const events::keys keys(test_support::unique_name("t:") + ":");
-  const auto now = core::from_unix_ms(1'700'000'000'000);  // 2023-11-14T22:13:20Z
+  // Salts expire at an absolute time, so tests use days that are still to come.
+  const auto now = core::from_unix_ms(4'102'444'800'000 + 13 * 3'600'000);  // 2100-01-01T13:00Z
   salt_store first;
   salt_store second;
   first.refresh(redis, keys, now);
@@ -29,27 +30,26 @@ TEST_CASE("two collectors derive identical visitor hashes from the shared salt")
   // Per-site salting: the same person on another site gets an unrelated hash.
   CHECK(first.hashes(43, "203.0.113.7", "UA", now)->today != a->today);
   // Salts are 32 bytes of randomness, not something derivable.
-  const auto salt = redis.command({"GET", keys.daily_salt("2023-11-14")});
+  const auto salt = redis.command({"GET", keys.daily_salt("2100-01-01")});
   CHECK(salt.str.size() == salt_bytes);
-  redis.command({"DEL", keys.daily_salt("2023-11-14"), keys.daily_salt("2023-11-15")});
+  redis.command({"DEL", keys.daily_salt("2100-01-01"), keys.daily_salt("2100-01-02")});
 }
 
 TEST_CASE("a new salt takes over at 00:00 UTC and yesterday's continues visits") {
   auto redis = connect();
   const events::keys keys(test_support::unique_name("t:") + ":");
-  core::fake_clock clock(core::from_unix_ms(1'700'006'399'000));  // 2023-11-14T23:59:59Z
+  core::fake_clock clock(core::from_unix_ms(4'102'444'800'000 + 86'399'000));  // 2100-01-01T23:59:59Z
   salt_store store;
   store.refresh(redis, keys, clock.now());
   const auto before = store.hashes(1, "203.0.113.7", "UA", clock.now());
-  clock.advance(std::chrono::seconds(2));  // 2023-11-15T00:00:01Z
+  clock.advance(std::chrono::seconds(2));  // 2100-01-02T00:00:01Z
   // Tomorrow's salt was loaded ahead of time: hashing works across midnight without Redis.
   const auto after = store.hashes(1, "203.0.113.7", "UA", clock.now());
   REQUIRE(before);
   REQUIRE(after);
   CHECK(after->today != before->today);
   CHECK(after->previous == before->today);  // lets a worker continue the visit across midnight
-  redis.command({"DEL", keys.daily_salt("2023-11-14"), keys.daily_salt("2023-11-15"),
-                 keys.daily_salt("2023-11-16")});
+  redis.command({"DEL", keys.daily_salt("2100-01-01"), keys.daily_salt("2100-01-02")});
 }
 
 TEST_CASE("salts expire when the day after their day ends, and are never recreated for the past") {

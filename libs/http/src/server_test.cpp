@@ -104,6 +104,12 @@ class inbox {
     return done;
   }
 
+  // True once `count` responders are waiting (waits at most hang_guard).
+  bool wait_for(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, hang_guard, [&] { return items_.size() >= count; });
+  }
+
   plumb::http::async_handler handler() {
     return [this](const request&, responder done) { put(std::move(done)); };
   }
@@ -593,6 +599,7 @@ TEST_CASE("server stop races safely with responders completing on another thread
       return ec ? closed_by_server(ec) : res.result_int() == 202;
     }));
   }
+  REQUIRE(box.wait_for(clients));
   // Completes every request while stop() runs with no grace: each completion lands before the
   // session is gone, in a stopped io_context, or at a closed gate.
   std::thread worker([&] {
