@@ -120,6 +120,13 @@ class inbox {
   std::deque<responder> items_;
 };
 
+// Completes a responder taken from an inbox (the test REQUIREd that one arrived).
+void answer(std::optional<responder>& done, response res) {
+  responder taken = std::move(*done);
+  done.reset();
+  std::move(taken)(std::move(res));
+}
+
 bool closed_by_server(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset;
@@ -497,7 +504,7 @@ TEST_CASE("server stop waits for a pending async request completed within grace"
   // Gives stop() time to reach its wait; a stop() that did not wait would have returned by now.
   std::this_thread::sleep_for(100ms);
   CHECK_FALSE(stopped.load());
-  std::move(*done)(response::text(202, "accepted"));
+  answer(done, response::text(202, "accepted"));
 
   bhttp::response<bhttp::string_body> res;
   const beast::error_code ec = c.read(res);
@@ -527,7 +534,7 @@ TEST_CASE("server ignores responders called after the client left or the server 
       client_left = box.take();
     }
     REQUIRE(client_left.has_value());
-    std::move(*client_left)(response::text(200, "nobody reads this"));
+    answer(client_left, response::text(200, "nobody reads this"));
 
     client c(s.port());
     c.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -547,9 +554,9 @@ TEST_CASE("server ignores responders called after the client left or the server 
     s.stop(50ms);
     CHECK(closed_by_server(first.wait_closed()));
     CHECK(closed_by_server(second.wait_closed()));
-    std::move(*after_stop)(response::text(200, "after stop"));
+    answer(after_stop, response::text(200, "after stop"));
   }
-  std::move(*after_destruction)(response::text(200, "after destruction"));
+  answer(after_destruction, response::text(200, "after destruction"));
   after_destruction.reset();
   SUCCEED();
 }
@@ -576,7 +583,7 @@ TEST_CASE("server keeps an async request open past idle and request timeouts", "
   REQUIRE_FALSE(c.read(res));
   CHECK(res.result_int() == 503);
   CHECK(res.body() == R"({"errors":{"server":"request timed out"}})");
-  std::move(*late)(response::text(200, "late"));
+  answer(late, response::text(200, "late"));
   REQUIRE_FALSE(c.read(res));
   CHECK(res.body() == "x");
 }
@@ -605,7 +612,7 @@ TEST_CASE("server stop races safely with responders completing on another thread
   std::thread worker([&] {
     for (std::size_t i = 0; i < clients; ++i) {
       if (std::optional<responder> done = box.take()) {
-        std::move(*done)(response::text(202, "ok"));
+        answer(done, response::text(202, "ok"));
       }
     }
   });

@@ -1,7 +1,10 @@
 #include "session.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <string_view>
+
+#include "plumb/core/text.hpp"
 
 namespace plumb::http::detail {
 namespace {
@@ -183,37 +186,54 @@ std::optional<response> parse_error_response(const beast::error_code& ec,
   return std::nullopt;
 }
 
-beast_response to_beast_response(response&& res, const server_options& options, bool head,
-                                 unsigned version, bool keep_alive) {
-  beast_response out;
-  out.result(res.status);
-  out.version(version);
+std::string serialize_response(response&& res, const server_options& options, bool head,
+                               unsigned version, bool keep_alive) {
+  // No body and no Content-Length for informational, 204 and 304 responses (RFC 9110 8.6, 15.3.5).
+  const bool bodyless = res.status < 200 || res.status == 204 || res.status == 304;
+  std::string out;
+  out.reserve(256 + (head || bodyless ? 0 : res.body.size()));
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += bhttp::obsolete_reason(bhttp::int_to_status(res.status));
+  out += "\r\n";
+  auto add = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+  auto has = [&res](std::string_view name) {
+    return std::any_of(res.headers.begin(), res.headers.end(),
+                       [name](const header& h) { return core::iequals(h.name, name); });
+  };
   if (!res.content_type.empty()) {
-    out.set(bhttp::field::content_type, res.content_type);
+    add("Content-Type", res.content_type);
   }
   for (const auto& h : res.headers) {
-    if (server_managed(h.name)) {
+    // The server frames the message itself; the content_type member wins over a header.
+    if (server_managed(h.name) || (!res.content_type.empty() && core::iequals(h.name, "content-type"))) {
       continue;
     }
-    // The content_type member wins over a Content-Type in the header list.
-    if (!res.content_type.empty() && bhttp::string_to_field(h.name) == bhttp::field::content_type) {
-      continue;
-    }
-    out.insert(h.name, h.value);
+    add(h.name, h.value);
   }
   for (const auto& h : options.default_headers) {
-    if (out.find(h.name) == out.end()) {
-      out.insert(h.name, h.value);
+    if (!has(h.name) && !(core::iequals(h.name, "content-type") && !res.content_type.empty())) {
+      add(h.name, h.value);
     }
   }
-  if (out.find(bhttp::field::server) == out.end()) {
-    out.set(bhttp::field::server, "plumb");
+  if (!has("server")) {
+    add("Server", "plumb");
   }
-  out.keep_alive(keep_alive);
-  // Set explicitly rather than by prepare_payload so HEAD keeps the GET body's length.
-  out.content_length(res.body.size());
-  if (!head) {
-    out.body() = std::move(res.body);
+  if (version == 10 && keep_alive) {
+    add("Connection", "keep-alive");
+  } else if (version != 10 && !keep_alive) {
+    add("Connection", "close");
+  }
+  if (!bodyless) {
+    // Set explicitly so HEAD announces the GET body's length.
+    add("Content-Length", std::to_string(res.body.size()));
+  }
+  out += "\r\n";
+  if (!head && !bodyless) {
+    out += res.body;
   }
   return out;
 }

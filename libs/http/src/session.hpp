@@ -36,7 +36,6 @@ namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
 
 using beast_request = bhttp::request<bhttp::string_body>;
-using beast_response = bhttp::response<bhttp::string_body>;
 
 // Size of the one read that waits for the first byte of the next request. It only bounds that
 // read; the parser's header and body limits bound everything after it.
@@ -140,10 +139,12 @@ response async_timeout_response();
 std::optional<response> parse_error_response(const beast::error_code& ec,
                                              const server_options& options);
 
-// Serializable response: content type, handler headers, default headers (the handler's win),
-// Server, keep-alive and Content-Length; for HEAD the body is dropped but its length kept.
-beast_response to_beast_response(response&& res, const server_options& options, bool head,
-                                 unsigned version, bool keep_alive);
+// The response in wire form: content type, handler headers, default headers (the handler's win),
+// Server, Connection and Content-Length; for HEAD the body is dropped but its length kept; 1xx,
+// 204 and 304 carry neither. Built in one string because Beast's generic serializer cost about a
+// fifth of a collector request, and a response here is always a complete string body.
+std::string serialize_response(response&& res, const server_options& options, bool head,
+                               unsigned version, bool keep_alive);
 
 // Timeouts and shutdown differ between a TCP stream and beast::test::stream (which has no timer).
 inline void set_timeout(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
@@ -318,12 +319,12 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     // A response sent without the request being tracked is an error reply: linger after it.
     const bool error_reply = !in_flight_.has_value();
     response_.emplace(
-        to_beast_response(std::move(res), state_->options, head, version, keep_alive));
+        serialize_response(std::move(res), state_->options, head, version, keep_alive));
     // Writing a response gets the same bound as reading a request.
     set_timeout(stream_, state_->options.request_timeout);
-    bhttp::async_write(stream_, *response_,
-                       beast::bind_front_handler(&session::on_write, this->shared_from_this(),
-                                                 response_->need_eof(), error_reply));
+    net::async_write(stream_, net::buffer(*response_),
+                     beast::bind_front_handler(&session::on_write, this->shared_from_this(),
+                                               !keep_alive, error_reply));
   }
 
   void on_write(bool close, bool error_reply, beast::error_code ec, std::size_t /*bytes*/) {
@@ -375,7 +376,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   std::string peer_address_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<beast_response> response_;
+  std::optional<std::string> response_;  // the response in wire form while it is written
   std::optional<pending_async> pending_;
   std::uint64_t last_async_id_ = 0;
   // Declared after state_ so it ends before the state it counts in.

@@ -413,8 +413,9 @@ TEST_CASE("session writes an async response completed later on another thread", 
   router r;
   r.add_async(verb::post, "/event", [&](const request& req, responder done) {
     handler_thread = std::this_thread::get_id();
-    worker.push(std::move(done),
-                response::json(202, R"({"queued":")" + req.body + R"("})").with_header("X-Id", "7"));
+    worker.push(
+        std::move(done),
+        response::json(202, R"({"queued":")" + req.body + R"("})").with_header("X-Id", "7"));
   });
   harness h(options, std::move(r));
   const auto responses = parse_responses(
@@ -442,9 +443,9 @@ TEST_CASE("session answers 503 when an async responder is dropped", "[session]")
               [&](const request&, responder done) { worker.push(std::move(done), std::nullopt); });
   r.add(verb::get, "/a", [](const request&) { return response::text(200, "a"); });
   harness h({}, std::move(r));
-  const auto responses = parse_responses(
-      h.exchange("GET /drop-here HTTP/1.1\r\n\r\nGET /drop-there HTTP/1.1\r\n\r\n"
-                 "GET /a HTTP/1.1\r\n\r\n"));
+  const auto responses =
+      parse_responses(h.exchange("GET /drop-here HTTP/1.1\r\n\r\nGET /drop-there HTTP/1.1\r\n\r\n"
+                                 "GET /a HTTP/1.1\r\n\r\n"));
   REQUIRE(responses.size() == 3);
   for (std::size_t i = 0; i < 2; ++i) {
     CHECK(responses[i].result_int() == 503);
@@ -482,10 +483,10 @@ TEST_CASE("session turns async handler exceptions and bad responses into 500", "
     worker.push(std::move(done), response::text(200, "ok"));
   });
   harness h(options, std::move(r));
-  const auto responses = parse_responses(h.exchange(
-      "GET /throw HTTP/1.1\r\n\r\nGET /reply-then-throw HTTP/1.1\r\n\r\n"
-      "GET /hand-off-then-throw HTTP/1.1\r\n\r\nGET /bad-status HTTP/1.1\r\n\r\n"
-      "GET /bad-header HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"));
+  const auto responses = parse_responses(
+      h.exchange("GET /throw HTTP/1.1\r\n\r\nGET /reply-then-throw HTTP/1.1\r\n\r\n"
+                 "GET /hand-off-then-throw HTTP/1.1\r\n\r\nGET /bad-status HTTP/1.1\r\n\r\n"
+                 "GET /bad-header HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"));
   REQUIRE(responses.size() == 6);
   for (std::size_t i = 0; i < 5; ++i) {
     CHECK(responses[i].result_int() == 500);
@@ -493,15 +494,14 @@ TEST_CASE("session turns async handler exceptions and bad responses into 500", "
     CHECK(field(responses[i], "B") == "<none>");
   }
   CHECK(responses[5].body() == "ok");
-  CHECK(reported ==
-        std::vector<std::string>{"boom", "after reply", "handler threw a non-standard exception",
-                                 "handler returned invalid status 42",
-                                 "handler returned an invalid header"});
+  CHECK(reported == std::vector<std::string>{"boom", "after reply",
+                                             "handler threw a non-standard exception",
+                                             "handler returned invalid status 42",
+                                             "handler returned an invalid header"});
   CHECK(h.idle());
 }
 
-TEST_CASE("session answers 503 after async_timeout and ignores the late responder",
-          "[session]") {
+TEST_CASE("session answers 503 after async_timeout and ignores the late responder", "[session]") {
   server_options options;
   options.async_timeout = std::chrono::milliseconds{20};
   std::vector<responder> kept;  // touched only on the thread running the io_context
@@ -517,9 +517,9 @@ TEST_CASE("session answers 503 after async_timeout and ignores the late responde
   });
 
   SECTION("a later request on the same connection is not answered by the late responder") {
-    harness h(options, std::move(r));
-    const auto responses = parse_responses(
-        h.exchange("GET /never HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n"));
+    harness h(options, r);
+    const auto responses =
+        parse_responses(h.exchange("GET /never HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n"));
     REQUIRE(responses.size() == 2);
     CHECK(responses[0].result_int() == 503);
     CHECK(responses[0].body() == R"({"errors":{"server":"request timed out"}})");
@@ -529,9 +529,9 @@ TEST_CASE("session answers 503 after async_timeout and ignores the late responde
   }
   SECTION("responders called or dropped after the session and the harness are gone") {
     {
-      harness h(options, std::move(r));
-      const auto responses = parse_responses(
-          h.exchange("GET /never HTTP/1.1\r\n\r\nGET /never HTTP/1.1\r\n\r\n"));
+      harness h(options, r);
+      const auto responses =
+          parse_responses(h.exchange("GET /never HTTP/1.1\r\n\r\nGET /never HTTP/1.1\r\n\r\n"));
       REQUIRE(responses.size() == 2);
       CHECK(responses[1].result_int() == 503);
       REQUIRE(kept.size() == 2);
