@@ -22,7 +22,6 @@ int main(int argc, char** argv) {
     const auto& keys = cfg.common.keys;
     const auto& clock = core::system_clock::instance();
 
-    // Sites and salts must be loaded before the first hit can be hashed and routed.
     auto geo = geo::resolver::none();
     if (!cfg.geoip_databases.empty()) {
       auto opened = geo::resolver::open(cfg.geoip_databases);
@@ -38,6 +37,8 @@ int main(int argc, char** argv) {
       log.warn("no PLUMB_GEOIP_DB: countries will be unknown");
     }
 
+    // Sites and salts must be loaded before the first hit can be routed and hashed: the collector
+    // needs Redis once at start (salts are never stored anywhere else, by design).
     collector::site_cache sites;
     collector::salt_store salts;
     auto refresh = [&] {
