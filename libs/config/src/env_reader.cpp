@@ -28,7 +28,7 @@ std::optional<std::int64_t> to_int(std::string_view text) {
 }
 
 // Values people paste from examples; a service must not run with any of them as a secret.
-constexpr std::array<std::string_view, 6> placeholder_secrets = {
+constexpr std::array<std::string_view, 6> example_secrets = {
     "changeme", "change-me", "secret", "password", "example", "xxxxxxxx"};
 
 }  // namespace
@@ -154,9 +154,9 @@ std::string env_reader::secret(const std::string& name, std::size_t min_length) 
     problem(name, "is required (or " + file_var + ")");
     return {};
   }
-  for (const auto placeholder : placeholder_secrets) {
-    if (*value == placeholder) {
-      problem(name, "is a placeholder value; generate a real secret");
+  for (const auto example : example_secrets) {
+    if (*value == example) {
+      problem(name, "is a well-known example value; generate a real secret");
       return {};
     }
   }

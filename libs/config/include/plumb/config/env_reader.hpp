@@ -44,7 +44,7 @@ class env_reader {
   // "host:port" or "[v6]:port"; port 0 lets the OS pick.
   listen_address listen(const std::string& name, std::string_view fallback);
   // A secret from NAME, or from the file named by NAME_FILE (trailing newline dropped). Refuses
-  // empty, short and well-known placeholder values. Redacted in effective().
+  // empty, short and well-known example values. Redacted in effective().
   std::string secret(const std::string& name, std::size_t min_length);
   // A URL-like value whose password part is redacted in effective() (DSNs, redis URLs).
   std::string connection_url(const std::string& name, std::string fallback);
