@@ -6,7 +6,7 @@ target_compile_options(plumb_warnings INTERFACE
   -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough
   # Not -Wnull-dereference: at -O3 it fires inside inlined Asio code (GCC 12 false positives).
   # -Wno-restrict: GCC 12 bug 105329, false positives on std::string concatenation at -O3.
-  -Wno-restrict
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>
   $<$<BOOL:${PLUMB_WERROR}>:-Werror>)
 
 add_library(plumb_sanitizers INTERFACE)
