@@ -92,7 +92,7 @@ void ingest_handler::accept(const hit_request& hit, const http::request& req, ht
     e.previous_visitor_hash = hashes->previous;
     e.country = country;
     e.user_agent = user_agent;
-    records.push_back(queue::serialize(events::encode(e)));
+    records.push_back(queue::serialize(e));
   }
   if (records.empty()) {
     std::move(done)(std::move(success));

@@ -61,18 +61,22 @@ std::optional<event_id> event_id::parse(std::string_view text) {
   return id;
 }
 
-std::string event_id::to_string() const {
+void event_id::write_to(char (&out)[36]) const {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::size_t o = 0;
   for (std::size_t i = 0; i < bytes_.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out.push_back('-');
+      out[o++] = '-';
     }
-    out.push_back(digits[bytes_[i] >> 4]);
-    out.push_back(digits[bytes_[i] & 0x0F]);
+    out[o++] = digits[bytes_[i] >> 4];
+    out[o++] = digits[bytes_[i] & 0x0F];
   }
-  return out;
+}
+
+std::string event_id::to_string() const {
+  char text[36];
+  write_to(text);
+  return std::string(text, sizeof text);
 }
 
 std::int64_t event_id::unix_ms() const {

@@ -6,6 +6,8 @@
 namespace plumb::events {
 namespace {
 
+constexpr std::string_view version_text = "1";  // stream_entry_version as text
+
 template <class Int>
 std::optional<Int> parse_int(std::string_view text) {
   Int value{};
@@ -14,12 +16,6 @@ std::optional<Int> parse_int(std::string_view text) {
     return std::nullopt;
   }
   return value;
-}
-
-std::string hex64(std::uint64_t v) {
-  char buffer[17];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v, 16);
-  return std::string(buffer, end);
 }
 
 std::optional<std::uint64_t> parse_hex64(std::string_view text) {
@@ -40,42 +36,60 @@ plumb::unexpected<decode_error> fail(std::string field, std::string message) {
 
 }  // namespace
 
+void for_each_field(const event& e, const field_visitor& visit) {
+  // Numbers are formatted into stack buffers: encoding allocates nothing of its own.
+  auto decimal = [](char* buffer, std::size_t size, std::int64_t v) {
+    const auto [end, ec] = std::to_chars(buffer, buffer + size, v);
+    return std::string_view(buffer, static_cast<std::size_t>(end - buffer));
+  };
+  auto hex = [](char* buffer, std::size_t size, std::uint64_t v) {
+    const auto [end, ec] = std::to_chars(buffer, buffer + size, v, 16);
+    return std::string_view(buffer, static_cast<std::size_t>(end - buffer));
+  };
+  char id[36];
+  char number[24];
+  e.id.write_to(id);
+  visit("v", version_text);
+  visit("id", std::string_view(id, sizeof id));
+  visit("ts", decimal(number, sizeof number, e.received_ms));
+  visit("site", decimal(number, sizeof number, e.site_id));
+  visit("n", e.name);
+  visit("u", e.url);
+  visit("vh", hex(number, sizeof number, e.visitor_hash));
+  visit("pvh", hex(number, sizeof number, e.previous_visitor_hash));
+  if (!e.referrer.empty()) {
+    visit("r", e.referrer);
+  }
+  if (e.screen_width) {
+    visit("w", decimal(number, sizeof number, *e.screen_width));
+  }
+  if (e.hash_mode) {
+    visit("h", "1");
+  }
+  if (!e.interactive) {
+    visit("i", "0");
+  }
+  if (!e.props_json.empty()) {
+    visit("p", e.props_json);
+  }
+  if (e.revenue) {
+    visit("rc", e.revenue->currency);
+    visit("ra", e.revenue->amount);
+  }
+  if (!e.country.empty()) {
+    visit("cc", e.country);
+  }
+  if (!e.user_agent.empty()) {
+    visit("ua", e.user_agent);
+  }
+}
+
 fields encode(const event& e) {
   fields out;
   out.reserve(16);
-  out.emplace_back("v", std::to_string(stream_entry_version));
-  out.emplace_back("id", e.id.to_string());
-  out.emplace_back("ts", std::to_string(e.received_ms));
-  out.emplace_back("site", std::to_string(e.site_id));
-  out.emplace_back("n", e.name);
-  out.emplace_back("u", e.url);
-  out.emplace_back("vh", hex64(e.visitor_hash));
-  out.emplace_back("pvh", hex64(e.previous_visitor_hash));
-  if (!e.referrer.empty()) {
-    out.emplace_back("r", e.referrer);
-  }
-  if (e.screen_width) {
-    out.emplace_back("w", std::to_string(*e.screen_width));
-  }
-  if (e.hash_mode) {
-    out.emplace_back("h", "1");
-  }
-  if (!e.interactive) {
-    out.emplace_back("i", "0");
-  }
-  if (!e.props_json.empty()) {
-    out.emplace_back("p", e.props_json);
-  }
-  if (e.revenue) {
-    out.emplace_back("rc", e.revenue->currency);
-    out.emplace_back("ra", e.revenue->amount);
-  }
-  if (!e.country.empty()) {
-    out.emplace_back("cc", e.country);
-  }
-  if (!e.user_agent.empty()) {
-    out.emplace_back("ua", e.user_agent);
-  }
+  for_each_field(e, [&out](std::string_view field, std::string_view value) {
+    out.emplace_back(field, value);
+  });
   return out;
 }
 
@@ -90,7 +104,7 @@ expected<event, decode_error> decode(const fields& entry) {
   };
 
   const auto* version = get("v");
-  if (version == nullptr || *version != std::to_string(stream_entry_version)) {
+  if (version == nullptr || *version != version_text) {
     return fail("v", "unsupported stream entry version");
   }
   event e;

@@ -23,3 +23,27 @@ TEST_CASE("malformed serialised entries are refused") {
   CHECK_FALSE(queue::deserialize("*2\r\n$9\r\nv\r\n$1\r\n1\r\n"));  // length past the end
   CHECK_FALSE(queue::deserialize("*x\r\n"));
 }
+
+TEST_CASE("an event serialises to the same bytes as its field pairs") {
+  events::event e;
+  e.received_ms = 1'763'700'000'123;
+  e.id = core::event_id::generate(core::from_unix_ms(e.received_ms));
+  e.site_id = 42;
+  e.name = "Purchase";
+  e.url = "https://shop.example/#/cart";
+  e.referrer = "https://ref.example/";
+  e.screen_width = 390;
+  e.hash_mode = true;
+  e.interactive = false;
+  e.props_json = R"({"plan":"pro"})";
+  e.revenue = events::revenue{"EUR", "12.50"};
+  e.visitor_hash = 0xfedcba9876543210ULL;
+  e.previous_visitor_hash = 7;
+  e.country = "DE";
+  e.user_agent = "Mozilla/5.0";
+  const auto direct = queue::serialize(e);
+  CHECK(direct == queue::serialize(events::encode(e)));
+  const auto back = queue::deserialize(direct);
+  REQUIRE(back);
+  CHECK(*events::decode(*back) == e);
+}

@@ -55,6 +55,23 @@ std::string serialize(const events::fields& entry) {
   return out;
 }
 
+std::string serialize(const events::event& e) {
+  std::size_t count = 0;
+  std::size_t bytes = 16;
+  events::for_each_field(e, [&](std::string_view field, std::string_view value) {
+    count += 2;
+    bytes += field.size() + value.size() + 32;
+  });
+  std::string out;
+  out.reserve(bytes);
+  redis::append_array_header(out, count);
+  events::for_each_field(e, [&out](std::string_view field, std::string_view value) {
+    redis::append_bulk_string(out, field);
+    redis::append_bulk_string(out, value);
+  });
+  return out;
+}
+
 std::optional<events::fields> deserialize(std::string_view record) {
   auto read_line = [&record]() -> std::optional<std::string_view> {
     const auto end = record.find("\r\n");

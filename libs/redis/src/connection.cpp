@@ -3,6 +3,8 @@
 
 #include "plumb/redis/connection.hpp"
 
+#include <charconv>
+
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -236,16 +238,28 @@ void connection::pipeline_formatted(std::string_view protocol, std::size_t comma
   impl_->broken = false;
 }
 
-void append_command(std::string& out, std::span<const std::string_view> args) {
-  out += '*';
-  out += std::to_string(args.size());
+namespace {
+void append_length_line(std::string& out, char type, std::size_t n) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out += type;
+  out.append(digits, end);
   out += "\r\n";
+}
+}  // namespace
+
+void append_array_header(std::string& out, std::size_t count) { append_length_line(out, '*', count); }
+
+void append_bulk_string(std::string& out, std::string_view value) {
+  append_length_line(out, '$', value.size());
+  out.append(value);
+  out += "\r\n";
+}
+
+void append_command(std::string& out, std::span<const std::string_view> args) {
+  append_array_header(out, args.size());
   for (const auto arg : args) {
-    out += '$';
-    out += std::to_string(arg.size());
-    out += "\r\n";
-    out.append(arg);
-    out += "\r\n";
+    append_bulk_string(out, arg);
   }
 }
 

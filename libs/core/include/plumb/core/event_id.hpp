@@ -23,6 +23,8 @@ class event_id {
 
   // Canonical lowercase form, e.g. "01890a5d-ac96-774b-bcce-b302099a8057".
   std::string to_string() const;
+  // The same 36 characters into `out`, without allocating.
+  void write_to(char (&out)[36]) const;
   // The Unix-ms timestamp embedded in the id.
   std::int64_t unix_ms() const;
 

@@ -2,7 +2,9 @@
 // The stream entry contract between collector and worker (proto/stream/README.md): flat
 // field/value pairs in a Redis stream entry, field "v" carrying the format version.
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -11,11 +13,16 @@
 
 namespace plumb::events {
 
-inline constexpr int stream_entry_version = 1;
+inline constexpr int stream_entry_version = 1;  // also in stream_entry.cpp as text
 
 using fields = std::vector<std::pair<std::string, std::string>>;
 
-// The entry for `e`, fields in a fixed order (so golden files compare byte for byte).
+// Calls `visit(field, value)` for each field of the entry for `e`, in the fixed order of the
+// contract (so golden files compare byte for byte). The views are valid during the call only.
+using field_visitor = std::function<void(std::string_view field, std::string_view value)>;
+void for_each_field(const event& e, const field_visitor& visit);
+
+// The entry for `e` as field/value pairs.
 fields encode(const event& e);
 
 struct decode_error {

@@ -18,6 +18,8 @@ namespace plumb::queue {
 // A stream entry serialised once, where it is accepted: a RESP array of its field and value bulk
 // strings. These bytes are what the collector's spool stores and what XADD sends.
 std::string serialize(const events::fields& entry);
+// The same bytes straight from an event (the collector's hot path: no intermediate pairs).
+std::string serialize(const events::event& e);
 // The fields back; nullopt when `record` is not a well-formed serialised entry.
 std::optional<events::fields> deserialize(std::string_view record);
 

@@ -84,5 +84,8 @@ class connection {
 
 // Appends one command in Redis protocol form (RESP array of bulk strings) to `out`.
 void append_command(std::string& out, std::span<const std::string_view> args);
+// Its two parts, for callers that stream arguments: "*<count>\r\n" and "$<len>\r\n<value>\r\n".
+void append_array_header(std::string& out, std::size_t count);
+void append_bulk_string(std::string& out, std::string_view value);
 
 }  // namespace plumb::redis
