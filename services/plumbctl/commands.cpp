@@ -4,7 +4,9 @@
 #include <map>
 #include <optional>
 
+#include "plumb/json/writer.hpp"
 #include "plumb/pg/connection.hpp"
+#include "plumb/queue/stream.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/runtime/service.hpp"
 #include "plumb/storage/migrations.hpp"
@@ -61,11 +63,15 @@ const std::map<std::string, command_spec>& commands() {
       {"site create", {{"tz", "account"}, {"exists-ok"}, "DOMAIN"}},
       {"site publish", {{}, {}, {}}},
       {"api-key create", {{"account"}, {"scope"}, {}}},
+      {"dlq list", {{}, {"limit"}, {}}},
+      {"dlq retry", {{}, {"id", "all"}, {}}},
   };
   return specs;
 }
 
-bool is_boolean_flag(const std::string& name) { return name == "exists-ok" || name == "help"; }
+bool is_boolean_flag(const std::string& name) {
+  return name == "exists-ok" || name == "help" || name == "all";
+}
 
 command_line parse(const std::vector<std::string>& args) {
   command_line cl;
@@ -135,7 +141,62 @@ void publish_sites(pqxx::transaction_base& tx, const settings& s) {
   storage::publish_site_map(tx, redis, s.common.keys);
 }
 
+// Most entries a dlq command reads at once.
+constexpr std::size_t max_dead_letters = 100'000;
+
+// The dead-letter stream needs only Redis.
+int execute_dlq(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {
+  redis::connection redis(s.common.redis);
+  if (name == "dlq list") {
+    std::size_t limit = 100;
+    if (cl.has("limit")) {
+      const auto& text = cl.flags.at("limit");
+      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 6 ||
+          std::stoul(text) == 0) {
+        throw usage_error("--limit must be a number from 1 to 999999");
+      }
+      limit = std::stoul(text);
+    }
+    for (const auto& d : queue::list_dead_letters(redis, s.common.keys, limit)) {
+      json::writer w;
+      w.begin_object().key("id").value(d.id).key("error").value(d.error).key("entry").begin_object();
+      for (const auto& [field, value] : d.fields) {
+        if (field != "ua") {  // user agents stay out of operator terminals and tickets
+          w.key(field).value(value);
+        }
+      }
+      w.end_object().end_object();
+      out << std::move(w).str() << "\n";
+    }
+    return 0;
+  }
+  // dlq retry
+  if (cl.has("all") == cl.has("id")) {
+    throw usage_error("dlq retry needs either --id ID or --all");
+  }
+  std::vector<std::string> ids;
+  if (cl.has("id")) {
+    ids.push_back(cl.required("id"));
+  } else {
+    for (auto& d : queue::list_dead_letters(redis, s.common.keys, max_dead_letters)) {
+      ids.push_back(std::move(d.id));
+    }
+  }
+  std::size_t retried = 0;
+  for (const auto& id : ids) {
+    if (!queue::retry_dead_letter(redis, s.common.keys, id)) {
+      throw storage::invalid_input("id", "no dead-lettered entry " + id);
+    }
+    ++retried;
+  }
+  out << "put " << retried << " entries back on the stream\n";
+  return 0;
+}
+
 int execute(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {
+  if (name.rfind("dlq ", 0) == 0) {
+    return execute_dlq(cl, name, s, out);
+  }
   auto conn = pg::connect({s.pg_dsn, std::chrono::minutes(10), "plumbctl"});
   if (name == "migrate") {
     const auto result = storage::migrate(*conn);
@@ -209,6 +270,8 @@ std::string usage() {
          "  plumbctl site publish                                     republish the site map to Redis\n"
          "  plumbctl api-key create --account E [--scope stats:read|sites:admin]\n"
          "                                                            prints the new key once\n"
+         "  plumbctl dlq list [--limit N]                             dead-lettered stream entries, as JSON lines\n"
+         "  plumbctl dlq retry --id ID | --all                        put them back on the stream\n"
          "\n"
          "Configuration (environment):\n"
          "  PLUMB_PG_DSN         postgresql:// URI of the database\n" +

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "plumb/queue/stream.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/test_support/environment.hpp"
 
@@ -92,4 +93,30 @@ TEST_CASE("plumbctl refuses bad command lines with exit status 2") {
   CHECK(missing.err.find("--account is required") != std::string::npos);
   CHECK(plumbctl({"--help"}).status == 0);
   CHECK(plumbctl({"--help"}).out.find("plumbctl migrate") != std::string::npos);
+}
+
+TEST_CASE("plumbctl lists dead letters and puts them back on the stream") {
+  const std::string prefix = test_support::unique_name("t:") + ":";
+  const events::keys keys(prefix);
+  redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
+  queue::consumer consumer(redis, keys, "w");
+  consumer.ensure_group();
+  const std::string record = queue::serialize({{"v", "9"}, {"n", "pageview"}, {"ua", "Mozilla/5.0"}});
+  queue::append(redis, keys, std::span<const std::string>(&record, 1));
+  consumer.dead_letter(consumer.read_new(1, std::chrono::milliseconds(100)).at(0), "v: unsupported stream entry version");
+
+  const cli plumbctl({{"PLUMB_REDIS_URL", test_support::redis_url()}, {"PLUMB_REDIS_PREFIX", prefix}});
+  const auto listed = plumbctl({"dlq", "list"});
+  CHECK(listed.status == 0);
+  CHECK(listed.out.find(R"("error":"v: unsupported stream entry version")") != std::string::npos);
+  CHECK(listed.out.find(R"("n":"pageview")") != std::string::npos);
+  CHECK(listed.out.find("Mozilla") == std::string::npos);
+  CHECK(plumbctl({"dlq", "retry"}).status == 2);
+  CHECK(plumbctl({"dlq", "retry", "--id", "0-1"}).status == 1);
+  const auto retried = plumbctl({"dlq", "retry", "--all"});
+  CHECK(retried.status == 0);
+  CHECK(retried.out.find("put 1 entries") != std::string::npos);
+  CHECK(plumbctl({"dlq", "list"}).out.empty());
+  CHECK(consumer.read_new(1, std::chrono::milliseconds(100)).size() == 1);
+  redis.command({"DEL", keys.events_stream(), keys.dead_letter_stream()});
 }

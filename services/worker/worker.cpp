@@ -41,12 +41,33 @@ void worker::connect() {
 
 std::size_t worker::process_once() {
   connect();
+  // Now and then, take over what crashed workers left pending (and dead-letter what keeps failing).
+  if (std::chrono::steady_clock::now() - claimed_at_ >= cfg_.claim_idle / 2) {
+    claimed_at_ = std::chrono::steady_clock::now();
+    auto claim = consumer_->claim_idle(cfg_.claim_idle, cfg_.batch_size, cfg_.max_deliveries);
+    for (const auto& m : claim.exhausted) {
+      consumer_->dead_letter(m, "delivered " + std::to_string(cfg_.max_deliveries) +
+                                    " times without being stored");
+      dead_lettered_.inc();
+    }
+    if (!claim.claimed.empty()) {
+      const auto n = claim.claimed.size();
+      store(std::move(claim.claimed));
+      return n;
+    }
+  }
   auto messages = drain_pending_ ? consumer_->read_pending(cfg_.batch_size)
                                  : consumer_->read_new(cfg_.batch_size, cfg_.batch_wait);
   if (drain_pending_ && messages.empty()) {
     drain_pending_ = false;
     return 0;
   }
+  const auto n = messages.size();
+  store(std::move(messages));
+  return n;
+}
+
+void worker::store(std::vector<queue::message> messages) {
   std::vector<events::event> batch;
   std::vector<queue::message> accepted;
   batch.reserve(messages.size());
@@ -64,11 +85,41 @@ std::size_t worker::process_once() {
     batch.push_back(std::move(*decoded));
     accepted.push_back(std::move(m));
   }
-  const std::size_t inserted = writer_.write(*pg_, batch);
-  consumer_->ack(accepted);
-  stored_.inc(inserted);
-  duplicates_.inc(batch.size() - inserted);
-  return messages.size();
+  store_or_bisect(batch, accepted);
+}
+
+void worker::store_or_bisect(std::span<const events::event> batch,
+                             std::span<const queue::message> messages) {
+  if (batch.empty()) {
+    return;
+  }
+  try {
+    const std::size_t inserted = writer_.write(*pg_, batch);
+    consumer_->ack(messages);
+    stored_.inc(inserted);
+    duplicates_.inc(batch.size() - inserted);
+    return;
+  } catch (const pqxx::broken_connection&) {
+    throw;  // infrastructure: retry the whole batch later
+  } catch (const pqxx::sql_error& e) {
+    // SQLSTATE classes 22 (data exception) and 23 (constraint violation) blame the rows; anything
+    // else (timeouts, resources, bugs) is retried whole.
+    const std::string state = e.sqlstate();
+    if (state.rfind("22", 0) != 0 && state.rfind("23", 0) != 0) {
+      throw;
+    }
+    if (batch.size() == 1) {
+      consumer_->dead_letter(messages[0], std::string("rejected by PostgreSQL: ") + e.what());
+      dead_lettered_.inc();
+      log_.rate_limited(log::level::warn, "dead-letter", std::chrono::seconds(10),
+                        "dead-lettered an event PostgreSQL rejected",
+                        {{"stream_id", messages[0].stream_id}, {"sqlstate", state}});
+      return;
+    }
+  }
+  const auto half = batch.size() / 2;
+  store_or_bisect(batch.first(half), messages.first(half));
+  store_or_bisect(batch.subspan(half), messages.subspan(half));
 }
 
 void worker::fail(const std::exception& e) {

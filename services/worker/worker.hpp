@@ -26,13 +26,19 @@ class worker {
   // Processes batches until `should_stop` returns true (checked between batches).
   void run(const std::function<bool()>& should_stop);
 
+  // One read-store-ack round; returns how many stream entries it handled. Throws on
+  // infrastructure failures (nothing is acknowledged then). Public for tests.
+  std::size_t process_once();
+
   // Empty when the last batch went through; otherwise what failed.
   std::string last_error() const;
 
  private:
-  // One read-store-ack round; returns how many stream entries it handled.
-  std::size_t process_once();
   void connect();
+  // Stores the decodable messages, acknowledges them, dead-letters the rest. A batch PostgreSQL
+  // rejects for its data is split in halves until the offending events are found alone.
+  void store(std::vector<queue::message> messages);
+  void store_or_bisect(std::span<const events::event> batch, std::span<const queue::message> messages);
   void fail(const std::exception& e);
 
   const worker_config& cfg_;
@@ -43,6 +49,7 @@ class worker {
   storage::event_writer writer_;
   // After a failure or restart, this consumer's unacknowledged entries are re-read first.
   bool drain_pending_ = true;
+  std::chrono::steady_clock::time_point claimed_at_{};
 
   metrics::counter& stored_;
   metrics::counter& duplicates_;

@@ -21,6 +21,9 @@ worker_config worker_config::from_env(config::env_reader& env) {
                             std::chrono::milliseconds(1), std::chrono::milliseconds(60'000));
   c.statement_timeout = env.millis("PLUMB_WORKER_STATEMENT_TIMEOUT_MS", std::chrono::milliseconds(60'000),
                                    std::chrono::milliseconds(100), std::chrono::milliseconds(3'600'000));
+  c.claim_idle = env.millis("PLUMB_WORKER_CLAIM_IDLE_MS", std::chrono::milliseconds(60'000),
+                            std::chrono::milliseconds(10), std::chrono::milliseconds(86'400'000));
+  c.max_deliveries = env.integer("PLUMB_WORKER_MAX_DELIVERIES", 5, 1, 1'000);
   c.listen = env.listen("PLUMB_WORKER_LISTEN", "127.0.0.1:0");
   env.finish();
   return c;
@@ -36,6 +39,8 @@ std::string worker_config::help() {
          "  PLUMB_WORKER_BATCH_SIZE            events per transaction (default 1000)\n"
          "  PLUMB_WORKER_BATCH_WAIT_MS         longest wait for a batch to fill (default 1000)\n"
          "  PLUMB_WORKER_STATEMENT_TIMEOUT_MS  PostgreSQL statement_timeout (default 60000)\n"
+         "  PLUMB_WORKER_CLAIM_IDLE_MS         take over entries pending this long with a dead worker (default 60000)\n"
+         "  PLUMB_WORKER_MAX_DELIVERIES        dead-letter an entry delivered this often without success (default 5)\n"
          "  PLUMB_WORKER_LISTEN                host:port for /healthz and /metrics (default 127.0.0.1:0)\n" +
          runtime::common_help() +
          "\n"

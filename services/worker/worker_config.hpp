@@ -15,6 +15,10 @@ struct worker_config {
   std::size_t batch_size = 1'000;
   std::chrono::milliseconds batch_wait{1'000};
   std::chrono::milliseconds statement_timeout{60'000};
+  // Entries pending this long with any consumer are taken over (their worker probably died).
+  std::chrono::milliseconds claim_idle{60'000};
+  // An entry delivered this many times without being stored is dead-lettered.
+  std::int64_t max_deliveries = 5;
   config::listen_address listen;  // /healthz and /metrics
 
   static worker_config from_env(config::env_reader& env);

@@ -1,5 +1,6 @@
 #include "plumb/queue/stream.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -212,6 +213,87 @@ void consumer::dead_letter(const message& m, std::string_view error) {
   }
   checked(redis_.command(args), "dead-letter XADD failed");
   ack(std::span<const message>(&m, 1));
+}
+
+consumer::claim_result consumer::claim_idle(std::chrono::milliseconds min_idle, std::size_t count,
+                                            std::int64_t max_deliveries) {
+  const std::string stream = keys_.events_stream();
+  const std::string idle_text = std::to_string(min_idle.count());
+  const std::string count_text = std::to_string(count);
+  // XPENDING extended form: [[id, consumer, idle ms, deliveries], ...]
+  const auto pending = checked(
+      redis_.command({"XPENDING", stream, events::keys::worker_group, "IDLE", idle_text, "-", "+", count_text}),
+      "XPENDING failed");
+  claim_result result;
+  if (pending.elements.empty()) {
+    return result;
+  }
+  std::vector<std::string_view> args{"XCLAIM", stream, events::keys::worker_group, name_, idle_text};
+  std::vector<std::string> exhausted_ids;
+  for (const auto& entry : pending.elements) {
+    args.push_back(entry.elements.at(0).str);
+    if (entry.elements.at(3).integer >= max_deliveries) {
+      exhausted_ids.push_back(entry.elements.at(0).str);
+    }
+  }
+  // XCLAIM answers with the entries it took over; deleted ones come back nil (or not at all).
+  const auto claimed = checked(redis_.command(args), "XCLAIM failed");
+  for (const auto& entry : claimed.elements) {
+    if (entry.is_nil() || entry.elements.size() < 2) {
+      continue;
+    }
+    message m;
+    m.stream_id = entry.elements.at(0).str;
+    const auto& kv = entry.elements.at(1);
+    for (std::size_t i = 0; i + 1 < kv.elements.size(); i += 2) {
+      m.fields.emplace_back(kv.elements[i].str, kv.elements[i + 1].str);
+    }
+    const bool exhausted =
+        std::find(exhausted_ids.begin(), exhausted_ids.end(), m.stream_id) != exhausted_ids.end();
+    (exhausted ? result.exhausted : result.claimed).push_back(std::move(m));
+  }
+  return result;
+}
+
+std::vector<dead_letter> list_dead_letters(redis::connection& redis, const events::keys& keys,
+                                           std::size_t limit) {
+  const auto reply = checked(redis.command({"XRANGE", keys.dead_letter_stream(), "-", "+", "COUNT",
+                                            std::to_string(limit)}),
+                             "XRANGE failed");
+  std::vector<dead_letter> out;
+  for (const auto& entry : reply.elements) {
+    dead_letter d;
+    d.id = entry.elements.at(0).str;
+    const auto& kv = entry.elements.at(1).elements;
+    for (std::size_t i = 0; i + 1 < kv.size(); i += 2) {
+      const auto& key = kv[i].str;
+      // The first three pairs are dead_letter()'s own: error, stream_id, consumer.
+      if (i == 0 && key == "error") {
+        d.error = kv[i + 1].str;
+      } else if (i >= 6) {
+        d.fields.emplace_back(key, kv[i + 1].str);
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+bool retry_dead_letter(redis::connection& redis, const events::keys& keys, std::string_view id) {
+  const auto reply = checked(
+      redis.command({"XRANGE", keys.dead_letter_stream(), id, id}), "XRANGE failed");
+  if (reply.elements.empty()) {
+    return false;
+  }
+  events::fields fields;
+  const auto& kv = reply.elements.at(0).elements.at(1).elements;
+  for (std::size_t i = 6; i + 1 < kv.size(); i += 2) {
+    fields.emplace_back(kv[i].str, kv[i + 1].str);
+  }
+  const std::string record = serialize(fields);
+  append(redis, keys, std::span<const std::string>(&record, 1));
+  checked(redis.command({"XDEL", keys.dead_letter_stream(), id}), "XDEL failed");
+  return true;
 }
 
 }  // namespace plumb::queue

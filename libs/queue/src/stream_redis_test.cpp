@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "plumb/queue/stream.hpp"
 #include "plumb/test_support/environment.hpp"
@@ -68,5 +69,52 @@ TEST_CASE("dead-lettered entries keep their fields and error and leave the pendi
   const auto& fields = dead.elements[0].elements[1].elements;
   CHECK(fields[0].str == "error");
   CHECK(fields[1].str == "v: unsupported stream entry version");
+  redis.command({"DEL", keys.events_stream(), keys.dead_letter_stream()});
+}
+
+TEST_CASE("entries a crashed consumer left pending are claimed, or reported once exhausted") {
+  auto redis = connect();
+  const events::keys keys(test_support::unique_name("t:") + ":");
+  queue::consumer crashed(redis, keys, "crashed");
+  crashed.ensure_group();
+  queue::append(redis, keys, entries(3));
+  REQUIRE(crashed.read_new(10, std::chrono::milliseconds(100)).size() == 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+
+  queue::consumer rescuer(redis, keys, "rescuer");
+  // Not idle long enough yet: nothing is taken.
+  CHECK(rescuer.claim_idle(std::chrono::hours(1), 10, 5).claimed.empty());
+  const auto claim = rescuer.claim_idle(std::chrono::milliseconds(10), 10, 5);
+  CHECK(claim.claimed.size() == 3);
+  CHECK(claim.exhausted.empty());
+  CHECK(crashed.read_pending(10).empty());  // they belong to the rescuer now
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // Delivered twice by now: with a limit of 2 they are exhausted.
+  const auto again = rescuer.claim_idle(std::chrono::milliseconds(10), 10, 2);
+  CHECK(again.claimed.empty());
+  CHECK(again.exhausted.size() == 3);
+  redis.command({"DEL", keys.events_stream()});
+}
+
+TEST_CASE("dead letters can be listed and put back on the stream") {
+  auto redis = connect();
+  const events::keys keys(test_support::unique_name("t:") + ":");
+  queue::consumer consumer(redis, keys, "w");
+  consumer.ensure_group();
+  queue::append(redis, keys, entries(2));
+  const auto got = consumer.read_new(10, std::chrono::milliseconds(100));
+  REQUIRE(got.size() == 2);
+  consumer.dead_letter(got[0], "first problem");
+  consumer.dead_letter(got[1], "second problem");
+  const auto dead = queue::list_dead_letters(redis, keys, 10);
+  REQUIRE(dead.size() == 2);
+  CHECK(dead[0].error == "first problem");
+  CHECK(dead[0].fields == got[0].fields);
+  CHECK(queue::retry_dead_letter(redis, keys, dead[0].id));
+  CHECK_FALSE(queue::retry_dead_letter(redis, keys, dead[0].id));
+  CHECK(queue::list_dead_letters(redis, keys, 10).size() == 1);
+  const auto retried = consumer.read_new(10, std::chrono::milliseconds(100));
+  REQUIRE(retried.size() == 1);
+  CHECK(retried[0].fields == got[0].fields);
   redis.command({"DEL", keys.events_stream(), keys.dead_letter_stream()});
 }

@@ -63,6 +63,17 @@ class consumer {
   // acknowledges it, so it neither blocks the group nor disappears.
   void dead_letter(const message& m, std::string_view error);
 
+  // Takes over entries that have been pending for at least `min_idle` with any consumer of the
+  // group (a crashed worker's, or this one's after repeated failures). Entries already delivered
+  // `max_deliveries` times come back in `exhausted` (now pending with this consumer) for the
+  // caller to dead-letter; the others in `claimed`, to process again.
+  struct claim_result {
+    std::vector<message> claimed;
+    std::vector<message> exhausted;
+  };
+  claim_result claim_idle(std::chrono::milliseconds min_idle, std::size_t count,
+                          std::int64_t max_deliveries);
+
   const std::string& name() const { return name_; }
 
  private:
@@ -72,5 +83,18 @@ class consumer {
   events::keys keys_;
   std::string name_;
 };
+
+// The dead-letter stream, for operators (plumbctl dlq).
+struct dead_letter {
+  std::string id;     // entry id in the dead-letter stream
+  std::string error;  // why it was dead-lettered
+  events::fields fields;  // the original stream entry
+};
+// Oldest first, at most `limit`.
+std::vector<dead_letter> list_dead_letters(redis::connection& redis, const events::keys& keys,
+                                           std::size_t limit);
+// Puts the entry back on the ingest stream and removes it from the dead-letter stream. False
+// when there is no such entry. Throws std::runtime_error on a Redis error reply.
+bool retry_dead_letter(redis::connection& redis, const events::keys& keys, std::string_view id);
 
 }  // namespace plumb::queue
