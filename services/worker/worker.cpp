@@ -6,6 +6,9 @@ namespace plumb::worker {
 namespace {
 // Pause after a failed round before retrying, so an outage does not become a busy loop.
 constexpr std::chrono::milliseconds retry_pause{500};
+// How often consumed entries are trimmed from the stream: often enough that Redis memory tracks
+// the backlog, rarely enough that the XINFO/XPENDING/XTRIM round trips cost nothing.
+constexpr std::chrono::seconds trim_interval{5};
 }  // namespace
 
 worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& registry)
@@ -17,7 +20,9 @@ worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& re
       dead_lettered_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
                                       R"(outcome="dead_lettered")")),
       failures_(registry.counter("plumb_worker_batch_failures_total",
-                                 "Batches that failed and will be retried.")) {}
+                                 "Batches that failed and will be retried.")),
+      trimmed_(registry.counter("plumb_worker_trimmed_total",
+                                "Consumed entries removed from the stream.")) {}
 
 std::string worker::last_error() const {
   const std::lock_guard lock(error_mutex_);
@@ -41,6 +46,10 @@ void worker::connect() {
 
 std::size_t worker::process_once() {
   connect();
+  if (std::chrono::steady_clock::now() - trimmed_at_ >= trim_interval) {
+    trimmed_at_ = std::chrono::steady_clock::now();
+    trimmed_.inc(static_cast<std::uint64_t>(queue::trim_consumed(*redis_, cfg_.common.keys)));
+  }
   // Now and then, take over what crashed workers left pending (and dead-letter what keeps failing).
   if (std::chrono::steady_clock::now() - claimed_at_ >= cfg_.claim_idle / 2) {
     claimed_at_ = std::chrono::steady_clock::now();

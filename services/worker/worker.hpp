@@ -50,11 +50,13 @@ class worker {
   // After a failure or restart, this consumer's unacknowledged entries are re-read first.
   bool drain_pending_ = true;
   std::chrono::steady_clock::time_point claimed_at_{};
+  std::chrono::steady_clock::time_point trimmed_at_{};
 
   metrics::counter& stored_;
   metrics::counter& duplicates_;
   metrics::counter& dead_lettered_;
   metrics::counter& failures_;
+  metrics::counter& trimmed_;
   mutable std::mutex error_mutex_;
   std::string last_error_;
 };

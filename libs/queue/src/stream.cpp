@@ -255,6 +255,71 @@ consumer::claim_result consumer::claim_idle(std::chrono::milliseconds min_idle, 
   return result;
 }
 
+namespace {
+
+// Stream ids "<ms>-<seq>" as a pair, for ordering; nullopt for anything else.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_stream_id(std::string_view id) {
+  const auto dash = id.find('-');
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+  if (dash == std::string_view::npos ||
+      std::from_chars(id.data(), id.data() + dash, ms).ec != std::errc{} ||
+      std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq).ec != std::errc{}) {
+    return std::nullopt;
+  }
+  return std::pair{ms, seq};
+}
+
+// The value after `key` in a flat [key, value, ...] reply.
+const redis::reply* field_of(const redis::reply& map, std::string_view key) {
+  for (std::size_t i = 0; i + 1 < map.elements.size(); i += 2) {
+    if (map.elements[i].str == key) {
+      return &map.elements[i + 1];
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::int64_t trim_consumed(redis::connection& redis, const events::keys& keys) {
+  const std::string stream = keys.events_stream();
+  const auto groups = redis.command({"XINFO", "GROUPS", stream});
+  if (groups.is_error() || groups.elements.empty()) {
+    return 0;  // no stream or no group yet: nothing is known to be consumed
+  }
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> keep_from;
+  auto keep = [&keep_from](std::string_view id) {
+    const auto parsed = parse_stream_id(id);
+    if (!parsed) {
+      throw std::runtime_error("unexpected stream id '" + std::string(id) + "'");
+    }
+    // Entries after the last delivered one are undelivered: keep from the next id on.
+    if (!keep_from || *parsed < *keep_from) {
+      keep_from = parsed;
+    }
+  };
+  for (const auto& group : groups.elements) {
+    const auto* name = field_of(group, "name");
+    const auto* delivered = field_of(group, "last-delivered-id");
+    if (name == nullptr || delivered == nullptr) {
+      throw std::runtime_error("unexpected XINFO GROUPS reply");
+    }
+    auto next = *parse_stream_id(delivered->str);
+    next.second += 1;  // the entry after the last delivered one
+    if (!keep_from || next < *keep_from) {
+      keep_from = next;
+    }
+    // XPENDING summary: [count, smallest id, greatest id, consumers]
+    const auto pending = checked(redis.command({"XPENDING", stream, name->str}), "XPENDING failed");
+    if (!pending.elements.empty() && pending.elements.at(0).integer > 0) {
+      keep(pending.elements.at(1).str);
+    }
+  }
+  const std::string min_id = std::to_string(keep_from->first) + "-" + std::to_string(keep_from->second);
+  return checked(redis.command({"XTRIM", stream, "MINID", min_id}), "XTRIM failed").integer;
+}
+
 std::vector<dead_letter> list_dead_letters(redis::connection& redis, const events::keys& keys,
                                            std::size_t limit) {
   const auto reply = checked(redis.command({"XRANGE", keys.dead_letter_stream(), "-", "+", "COUNT",

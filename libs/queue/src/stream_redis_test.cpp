@@ -118,3 +118,23 @@ TEST_CASE("dead letters can be listed and put back on the stream") {
   CHECK(retried[0].fields == got[0].fields);
   redis.command({"DEL", keys.events_stream(), keys.dead_letter_stream()});
 }
+
+TEST_CASE("trimming removes only entries every group received and acknowledged") {
+  auto redis = connect();
+  const events::keys keys(test_support::unique_name("t:") + ":");
+  queue::append(redis, keys, entries(5));
+  CHECK(queue::trim_consumed(redis, keys) == 0);  // no group yet: nothing is known consumed
+  queue::consumer a(redis, keys, "a");
+  a.ensure_group();
+  const auto got = a.read_new(3, std::chrono::milliseconds(100));  // e1..e3 delivered
+  REQUIRE(got.size() == 3);
+  a.ack(std::span<const queue::message>(got.data(), 2));  // e1, e2 acknowledged; e3 pending
+  CHECK(queue::trim_consumed(redis, keys) == 2);
+  CHECK(redis.command({"XLEN", keys.events_stream()}).integer == 3);
+  // The pending and undelivered entries are all still there for the group.
+  a.ack(std::span<const queue::message>(got.data() + 2, 1));
+  CHECK(queue::trim_consumed(redis, keys) == 1);
+  CHECK(a.read_new(10, std::chrono::milliseconds(100)).size() == 2);  // e4, e5
+  CHECK(queue::trim_consumed(redis, keys) == 0);  // delivered but not acknowledged
+  redis.command({"DEL", keys.events_stream()});
+}

@@ -84,6 +84,11 @@ class consumer {
   std::string name_;
 };
 
+// Removes from the ingest stream every entry that all consumer groups have both received and
+// acknowledged — and nothing else: the oldest pending or undelivered entry of any group, and all
+// after it, stay. Returns how many entries were removed. Throws std::runtime_error on error replies.
+std::int64_t trim_consumed(redis::connection& redis, const events::keys& keys);
+
 // The dead-letter stream, for operators (plumbctl dlq).
 struct dead_letter {
   std::string id;     // entry id in the dead-letter stream
