@@ -60,7 +60,7 @@ const std::map<std::string, command_spec>& commands() {
   static const std::map<std::string, command_spec> specs{
       {"migrate", {{}, {}, {}}},
       {"account create", {{"email", "password"}, {"exists-ok"}, {}}},
-      {"site create", {{"tz", "account"}, {"exists-ok"}, "DOMAIN"}},
+      {"site create", {{"tz", "account"}, {"exists-ok", "ignore-dnt"}, "DOMAIN"}},
       {"site publish", {{}, {}, {}}},
       {"api-key create", {{"account"}, {"scope"}, {}}},
       {"dlq list", {{}, {"limit"}, {}}},
@@ -70,7 +70,7 @@ const std::map<std::string, command_spec>& commands() {
 }
 
 bool is_boolean_flag(const std::string& name) {
-  return name == "exists-ok" || name == "help" || name == "all";
+  return name == "exists-ok" || name == "help" || name == "all" || name == "ignore-dnt";
 }
 
 command_line parse(const std::vector<std::string>& args) {
@@ -228,7 +228,7 @@ int execute(const command_line& cl, const std::string& name, const settings& s, 
       throw storage::already_exists("domain", "the domain is registered to another account");
     }
     if (!site) {
-      site = storage::create_site(tx, account.id, cl.words[2], cl.required("tz"));
+      site = storage::create_site(tx, account.id, cl.words[2], cl.required("tz"), cl.has("ignore-dnt"));
     }
     // Publish before committing: when Redis is unreachable the command fails as a whole and can
     // simply be run again, instead of leaving a site collectors never hear of.
@@ -266,7 +266,8 @@ std::string usage() {
          "Usage:\n"
          "  plumbctl migrate                                          apply database migrations\n"
          "  plumbctl account create --email E --password P [--exists-ok]\n"
-         "  plumbctl site create DOMAIN --tz ZONE --account E [--exists-ok]\n"
+         "  plumbctl site create DOMAIN --tz ZONE --account E [--ignore-dnt] [--exists-ok]\n"
+         "                                                            --ignore-dnt: drop hits sent with DNT/GPC\n"
          "  plumbctl site publish                                     republish the site map to Redis\n"
          "  plumbctl api-key create --account E [--scope stats:read|sites:admin]\n"
          "                                                            prints the new key once\n"

@@ -70,10 +70,17 @@ TEST_CASE("plumbctl sets up accounts, sites and keys, idempotently where asked")
   CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com"}).status == 1);
   CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com", "--exists-ok"}).status == 0);
 
-  // The site map collectors read was published to Redis.
+  CHECK(plumbctl({"site", "create", "private.example", "--tz", "UTC", "--account", "a@example.com",
+                  "--ignore-dnt"})
+            .status == 0);
+
+  // The site map collectors read was published to Redis, settings included.
   redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
   const auto published = redis.command({"HGET", prefix + "sites", "a.example"});
   CHECK(published.str.find("\"tz\":\"UTC\"") != std::string::npos);
+  CHECK(published.str.find("dnt") == std::string::npos);
+  CHECK(redis.command({"HGET", prefix + "sites", "private.example"}).str.find("\"dnt\":true") !=
+        std::string::npos);
   redis.command({"DEL", prefix + "sites"});
 
   const auto key = plumbctl({"api-key", "create", "--account", "a@example.com"});

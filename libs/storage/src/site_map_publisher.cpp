@@ -30,7 +30,8 @@ std::size_t publish_site_map(pqxx::transaction_base& tx, redis::connection& redi
     std::vector<std::string> hset{"HSET", staging};
     for (std::size_t j = i; j < std::min(sites.size(), i + sites_per_hset); ++j) {
       hset.push_back(sites[j].domain);
-      hset.push_back(events::encode_site_descriptor({sites[j].id, sites[j].timezone}));
+      hset.push_back(events::encode_site_descriptor(
+          {sites[j].id, sites[j].timezone, sites[j].ignore_do_not_track}));
     }
     commands.push_back(std::move(hset));
   }

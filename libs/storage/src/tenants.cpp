@@ -31,9 +31,12 @@ pqxx::binarystring key_hash(std::string_view key_text) {
   return pqxx::binarystring(digest.data(), digest.size());
 }
 
+// Columns of every site query, in site_from_row's order.
+constexpr const char* site_columns = "id, account_id, domain, timezone, ignore_do_not_track";
+
 site site_from_row(const pqxx::row& row) {
   return site{row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
-              row[3].as<std::string>()};
+              row[3].as<std::string>(), row[4].as<bool>()};
 }
 
 }  // namespace
@@ -65,7 +68,7 @@ std::optional<account> find_account(pqxx::transaction_base& tx, std::string_view
 }
 
 site create_site(pqxx::transaction_base& tx, std::int64_t account_id, std::string_view domain_input,
-                 std::string_view timezone) {
+                 std::string_view timezone, bool ignore_do_not_track) {
   const auto domain = events::normalize_domain(domain_input);
   if (!domain) {
     throw invalid_input("domain", domain.error());
@@ -76,9 +79,9 @@ site create_site(pqxx::transaction_base& tx, std::int64_t account_id, std::strin
   }
   try {
     return site_from_row(tx.exec_params1(
-        "INSERT INTO sites (account_id, domain, timezone) VALUES ($1, $2, $3) "
-        "RETURNING id, account_id, domain, timezone",
-        account_id, *domain, std::string(timezone)));
+        "INSERT INTO sites (account_id, domain, timezone, ignore_do_not_track) "
+        "VALUES ($1, $2, $3, $4) RETURNING " + std::string(site_columns),
+        account_id, *domain, std::string(timezone), ignore_do_not_track));
   } catch (const pqxx::unique_violation&) {
     throw already_exists("domain", "a site with this domain already exists");
   }
@@ -90,7 +93,7 @@ std::optional<site> find_site(pqxx::transaction_base& tx, std::string_view domai
     return std::nullopt;
   }
   const auto result = tx.exec_params(
-      "SELECT id, account_id, domain, timezone FROM sites WHERE domain = $1", *normalized);
+      "SELECT " + std::string(site_columns) + " FROM sites WHERE domain = $1", *normalized);
   if (result.empty()) {
     return std::nullopt;
   }
@@ -99,7 +102,7 @@ std::optional<site> find_site(pqxx::transaction_base& tx, std::string_view domai
 
 std::vector<site> all_sites(pqxx::transaction_base& tx) {
   std::vector<site> sites;
-  for (const auto& row : tx.exec("SELECT id, account_id, domain, timezone FROM sites ORDER BY id")) {
+  for (const auto& row : tx.exec("SELECT " + std::string(site_columns) + " FROM sites ORDER BY id")) {
     sites.push_back(site_from_row(row));
   }
   return sites;

@@ -38,6 +38,7 @@ struct site {
   std::int64_t account_id = 0;
   std::string domain;
   std::string timezone;
+  bool ignore_do_not_track = false;  // drop hits sent with DNT: 1 or Sec-GPC: 1
 };
 
 enum class api_scope { stats_read, sites_admin };
@@ -59,7 +60,7 @@ std::optional<account> find_account(pqxx::transaction_base& tx, std::string_view
 // Creates a site; `domain` is normalised (events::normalize_domain) and `timezone` must be an IANA
 // zone PostgreSQL knows. Throws invalid_input or already_exists.
 site create_site(pqxx::transaction_base& tx, std::int64_t account_id, std::string_view domain,
-                 std::string_view timezone);
+                 std::string_view timezone, bool ignore_do_not_track = false);
 std::optional<site> find_site(pqxx::transaction_base& tx, std::string_view domain);
 std::vector<site> all_sites(pqxx::transaction_base& tx);
 
