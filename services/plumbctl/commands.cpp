@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "plumb/enrich/user_agent.hpp"
 #include "plumb/json/writer.hpp"
 #include "plumb/pg/connection.hpp"
 #include "plumb/queue/stream.hpp"
@@ -63,6 +64,7 @@ const std::map<std::string, command_spec>& commands() {
       {"site create", {{"tz", "account"}, {"exists-ok", "ignore-dnt"}, "DOMAIN"}},
       {"site publish", {{}, {}, {}}},
       {"api-key create", {{"account"}, {"scope"}, {}}},
+      {"ua", {{}, {}, {}}},
       {"dlq list", {{}, {"limit"}, {}}},
       {"dlq retry", {{}, {"id", "all"}, {}}},
   };
@@ -103,14 +105,13 @@ std::string command_name(const command_line& cl) {
   if (cl.words.empty()) {
     throw usage_error("no command given");
   }
-  const std::string name = cl.words[0] == "migrate" || cl.words.size() < 2
-                               ? cl.words[0]
-                               : cl.words[0] + " " + cl.words[1];
+  const bool one_word = cl.words[0] == "migrate" || cl.words[0] == "ua" || cl.words.size() < 2;
+  const std::string name = one_word ? cl.words[0] : cl.words[0] + " " + cl.words[1];
   const auto spec = commands().find(name);
   if (spec == commands().end()) {
     throw usage_error("unknown command '" + name + "'");
   }
-  const std::size_t command_words = name == "migrate" ? 1 : 2;
+  const std::size_t command_words = one_word ? 1 : 2;
   const auto& argument = spec->second.argument;
   if (cl.words.size() != command_words + (argument.empty() ? 0 : 1)) {
     throw usage_error("'" + name + "' takes " + (argument.empty() ? "no arguments" : "one " + argument));
@@ -193,6 +194,26 @@ int execute_dlq(const command_line& cl, const std::string& name, const settings&
   return 0;
 }
 
+// One JSON object per input line, through the worker's own parser and cache.
+int execute_ua(std::istream& in, std::ostream& out) {
+  enrich::cached_user_agent_parser parser(enrich::user_agent_parser::builtin());
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto info = parser.parse(line);
+    json::writer w;
+    w.begin_object()
+        .key("browser").value(info.browser)
+        .key("browser_version").value(info.browser_version)
+        .key("os").value(info.os)
+        .key("os_version").value(info.os_version)
+        .key("device").value(info.device)
+        .key("bot").value(info.bot)
+        .end_object();
+    out << std::move(w).str() << "\n";
+  }
+  return 0;
+}
+
 int execute(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {
   if (name.rfind("dlq ", 0) == 0) {
     return execute_dlq(cl, name, s, out);
@@ -271,6 +292,7 @@ std::string usage() {
          "  plumbctl site publish                                     republish the site map to Redis\n"
          "  plumbctl api-key create --account E [--scope stats:read|sites:admin]\n"
          "                                                            prints the new key once\n"
+         "  plumbctl ua                                                user agents on stdin -> JSON lines\n"
          "  plumbctl dlq list [--limit N]                             dead-lettered stream entries, as JSON lines\n"
          "  plumbctl dlq retry --id ID | --all                        put them back on the stream\n"
          "\n"
@@ -279,8 +301,8 @@ std::string usage() {
          runtime::common_help();
 }
 
-int run(const std::vector<std::string>& args, const config::lookup_fn& env, std::ostream& out,
-        std::ostream& err) {
+int run(const std::vector<std::string>& args, const config::lookup_fn& env, std::istream& in,
+        std::ostream& out, std::ostream& err) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     out << usage();
     return 0;
@@ -292,6 +314,9 @@ int run(const std::vector<std::string>& args, const config::lookup_fn& env, std:
       return 0;
     }
     const auto name = command_name(cl);
+    if (name == "ua") {
+      return execute_ua(in, out);  // needs no configuration
+    }
     return execute(cl, name, read_settings(env), out);
   } catch (const usage_error& e) {
     err << "plumbctl: " << e.what() << " (see plumbctl --help)\n";

@@ -21,7 +21,8 @@ struct outcome {
 class cli {
  public:
   explicit cli(std::map<std::string, std::string> env) : env_(std::move(env)) {}
-  outcome operator()(std::vector<std::string> args) const {
+  outcome operator()(std::vector<std::string> args, const std::string& input = {}) const {
+    std::istringstream in(input);
     std::ostringstream out;
     std::ostringstream err;
     const int status = plumbctl::run(
@@ -30,7 +31,7 @@ class cli {
           const auto it = env_.find(name);
           return it == env_.end() ? std::nullopt : std::optional(it->second);
         },
-        out, err);
+        in, out, err);
     return {status, out.str(), err.str()};
   }
 
@@ -126,4 +127,19 @@ TEST_CASE("plumbctl lists dead letters and puts them back on the stream") {
   CHECK(plumbctl({"dlq", "list"}).out.empty());
   CHECK(consumer.read_new(1, std::chrono::milliseconds(100)).size() == 1);
   redis.command({"DEL", keys.events_stream(), keys.dead_letter_stream()});
+}
+
+TEST_CASE("plumbctl ua prints one JSON object per user agent") {
+  const cli plumbctl({});
+  const auto result = plumbctl(
+      {"ua"},
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+      "Version/17.1 Mobile/15E148 Safari/604.1\n"
+      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\n");
+  CHECK(result.status == 0);
+  CHECK(result.out ==
+        R"({"browser":"Mobile Safari","browser_version":"17","os":"iOS","os_version":"17.1","device":"mobile","bot":false})"
+        "\n"
+        R"({"browser":"Googlebot","browser_version":"2","os":"Other","os_version":"","device":"","bot":true})"
+        "\n");
 }
