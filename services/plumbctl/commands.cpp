@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "plumb/enrich/referrer.hpp"
 #include "plumb/enrich/user_agent.hpp"
 #include "plumb/json/writer.hpp"
 #include "plumb/pg/connection.hpp"
@@ -65,6 +66,7 @@ const std::map<std::string, command_spec>& commands() {
       {"site publish", {{}, {}, {}}},
       {"api-key create", {{"account"}, {"scope"}, {}}},
       {"ua", {{}, {}, {}}},
+      {"referrer", {{}, {}, {}}},
       {"dlq list", {{}, {"limit"}, {}}},
       {"dlq retry", {{}, {"id", "all"}, {}}},
   };
@@ -105,7 +107,8 @@ std::string command_name(const command_line& cl) {
   if (cl.words.empty()) {
     throw usage_error("no command given");
   }
-  const bool one_word = cl.words[0] == "migrate" || cl.words[0] == "ua" || cl.words.size() < 2;
+  const bool one_word = cl.words[0] == "migrate" || cl.words[0] == "ua" ||
+                        cl.words[0] == "referrer" || cl.words.size() < 2;
   const std::string name = one_word ? cl.words[0] : cl.words[0] + " " + cl.words[1];
   const auto spec = commands().find(name);
   if (spec == commands().end()) {
@@ -214,6 +217,23 @@ int execute_ua(std::istream& in, std::ostream& out) {
   return 0;
 }
 
+// One JSON object per referrer URL, through the worker's classifier (no page or campaign).
+int execute_referrer(std::istream& in, std::ostream& out) {
+  const auto classifier = enrich::source_classifier::builtin();
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto source = classifier.classify(line, "", enrich::campaign{});
+    json::writer w;
+    w.begin_object().key("source").value(source.source).key("medium").value(source.medium);
+    if (!source.term.empty()) {
+      w.key("term").value(source.term);
+    }
+    w.end_object();
+    out << std::move(w).str() << "\n";
+  }
+  return 0;
+}
+
 int execute(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {
   if (name.rfind("dlq ", 0) == 0) {
     return execute_dlq(cl, name, s, out);
@@ -293,6 +313,7 @@ std::string usage() {
          "  plumbctl api-key create --account E [--scope stats:read|sites:admin]\n"
          "                                                            prints the new key once\n"
          "  plumbctl ua                                                user agents on stdin -> JSON lines\n"
+         "  plumbctl referrer                                          referrer URLs on stdin -> JSON lines\n"
          "  plumbctl dlq list [--limit N]                             dead-lettered stream entries, as JSON lines\n"
          "  plumbctl dlq retry --id ID | --all                        put them back on the stream\n"
          "\n"
@@ -316,6 +337,9 @@ int run(const std::vector<std::string>& args, const config::lookup_fn& env, std:
     const auto name = command_name(cl);
     if (name == "ua") {
       return execute_ua(in, out);  // needs no configuration
+    }
+    if (name == "referrer") {
+      return execute_referrer(in, out);
     }
     return execute(cl, name, read_settings(env), out);
   } catch (const usage_error& e) {

@@ -143,3 +143,22 @@ TEST_CASE("plumbctl ua prints one JSON object per user agent") {
         R"({"browser":"Googlebot","browser_version":"2","os":"Other","os_version":"","device":"","bot":true})"
         "\n");
 }
+
+TEST_CASE("plumbctl referrer prints source, medium and search term per referrer") {
+  const cli plumbctl({});
+  const auto result = plumbctl({"referrer"},
+                               "https://www.google.com/search?q=cookieless+analytics\n"
+                               "https://t.co/abc\n"
+                               "https://unknown-blog.example/post\n"
+                               "\n");
+  CHECK(result.status == 0);
+  CHECK(result.out ==
+        R"({"source":"Google","medium":"search","term":"cookieless analytics"})"
+        "\n"
+        R"({"source":"Twitter","medium":"social"})"
+        "\n"
+        R"({"source":"unknown-blog.example","medium":"referral"})"
+        "\n"
+        R"json({"source":"Direct / None","medium":"(none)"})json"
+        "\n");
+}
