@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "plumb/core/text.hpp"
+
 namespace plumb::collector {
 namespace {
 
@@ -14,15 +16,8 @@ bool is_v4_mapped(const ip_address& a) {
   return std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), a.bytes.begin());
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+// HTTP header whitespace (RFC 9110 5.6.3).
+std::string_view trim(std::string_view s) { return core::trim(s, " \t"); }
 
 }  // namespace
 

@@ -11,14 +11,8 @@
 namespace plumb::collector {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view whitespace = " \t";
-  const auto first = s.find_first_not_of(whitespace);
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return s.substr(first, s.find_last_not_of(whitespace) - first + 1);
-}
+// HTTP header whitespace (RFC 9110 5.6.3).
+std::string_view trim(std::string_view s) { return core::trim(s, " \t"); }
 
 // Splits `text` at the first `separator`: the part before it, and `text` becomes the rest (empty
 // when there was no separator).

@@ -58,6 +58,14 @@ bool istarts_with(std::string_view text, std::string_view prefix) {
   return true;
 }
 
+std::string_view trim(std::string_view text, std::string_view whitespace) {
+  const auto first = text.find_first_not_of(whitespace);
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  return text.substr(first, text.find_last_not_of(whitespace) - first + 1);
+}
+
 std::string percent_decode(std::string_view text, bool plus_is_space) {
   return *decode(text, plus_is_space, false);
 }

@@ -23,3 +23,10 @@ TEST_CASE("percent decoding: lenient keeps broken escapes, strict refuses them")
   CHECK_FALSE(percent_decode_strict("p%4"));
   CHECK_FALSE(percent_decode_strict("p%zzq"));
 }
+
+TEST_CASE("trim removes the given whitespace at both ends only") {
+  CHECK(trim("  a b \t\r\n") == "a b");
+  CHECK(trim(" \t ").empty());
+  CHECK(trim("") .empty());
+  CHECK(trim("\na\n", " \t") == "\na\n");
+}

@@ -12,6 +12,7 @@
 #include "plumb/core/embedded_file.hpp"
 #include "plumb/json/value.hpp"
 #include "url_detail.hpp"
+#include "plumb/core/text.hpp"
 
 namespace plumb::enrich {
 namespace detail {
@@ -71,7 +72,7 @@ constexpr std::array<std::string_view, 6> search_term_params{"q",  "p",    "text
                                                              "wd", "word", "query"};
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && detail::iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && core::iequals(s.substr(0, prefix.size()), prefix);
 }
 
 // utm_medium values (case-insensitive) that name a medium; anything else is left to the
@@ -85,7 +86,7 @@ std::string_view medium_from_utm(std::string_view utm_medium) {
   constexpr std::array<std::string_view, 3> referral{"referral", "referrer", "link"};
   auto in = [&](const auto& list) {
     return std::any_of(list.begin(), list.end(),
-                       [&](std::string_view v) { return detail::iequals(utm_medium, v); });
+                       [&](std::string_view v) { return core::iequals(utm_medium, v); });
   };
   // "paid", "paidsearch", "paid_social", "paid-social": paid first, social second.
   if (in(paid) || starts_with_icase(utm_medium, "paid")) {
@@ -94,7 +95,7 @@ std::string_view medium_from_utm(std::string_view utm_medium) {
   if (in(email)) {
     return medium_email;
   }
-  if (starts_with_icase(utm_medium, "social") || detail::iequals(utm_medium, "sm")) {
+  if (starts_with_icase(utm_medium, "social") || core::iequals(utm_medium, "sm")) {
     return medium_social;
   }
   if (in(search)) {
@@ -167,7 +168,7 @@ struct source_classifier::host_map {
 
   // utm_source as a known host ("google.com") or display name ("google"), else nullptr.
   const named* find_utm_source(std::string_view utm_source, named& scratch) const {
-    const std::string lower = detail::to_lower(utm_source);
+    const std::string lower = core::ascii_lower(utm_source);
     if (lower.find('.') != std::string::npos) {
       if (const entry* e = find(detail::strip_www(lower), "/")) {
         scratch = named{e->source, e->medium};
@@ -200,7 +201,7 @@ expected<source_classifier, std::string> source_classifier::from_json(std::strin
     if (source == nullptr || medium == nullptr || !source->is_string() || !medium->is_string()) {
       return unexpected("referrers.json: entry without source and medium: " + key);
     }
-    const std::string lower_key = detail::to_lower(key);
+    const std::string lower_key = core::ascii_lower(key);
     const auto slash = lower_key.find('/');
     const std::string_view host = detail::strip_www(std::string_view(lower_key).substr(0, slash));
     host_map::entry e{
@@ -212,7 +213,7 @@ expected<source_classifier, std::string> source_classifier::from_json(std::strin
     // "www.x" and "x" both listed: the first one stays.
     if (std::none_of(entries.begin(), entries.end(),
                      [&](const host_map::entry& o) { return o.path_prefix == e.path_prefix; })) {
-      const std::string lower_name = detail::to_lower(e.source);
+      const std::string lower_name = core::ascii_lower(e.source);
       ++medium_counts[lower_name][e.medium];
       display_names.try_emplace(lower_name, e.source);
       entries.push_back(std::move(e));
@@ -258,7 +259,7 @@ traffic_source source_classifier::classify(std::string_view referrer_url,
   const host_map::entry* known = nullptr;
   if (auto parts = detail::split_url(referrer_url)) {
     if (auto host = detail::normalize_host(parts->host)) {
-      const std::string page = detail::to_lower(detail::strip_www(page_host));
+      const std::string page = core::ascii_lower(detail::strip_www(page_host));
       if (*host != page) {
         out.referrer_host = std::move(*host);
         ref = parts;
@@ -333,7 +334,7 @@ namespace {
 
 // A listed domain or a referrer host, in the form both are compared in.
 std::string spam_key(std::string_view host) {
-  std::string lower = detail::to_lower(host);
+  std::string lower = core::ascii_lower(host);
   if (!lower.empty() && lower.back() == '.') {
     lower.pop_back();
   }

@@ -5,6 +5,8 @@
 #include "plumb/json/value.hpp"
 #include "url_detail.hpp"
 
+#include "plumb/core/text.hpp"
+
 namespace plumb::enrich {
 namespace detail {
 
@@ -26,28 +28,6 @@ bool is_control(char c) {
 bool is_host_char(char c) {
   const auto u = static_cast<unsigned char>(c);
   return std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || u >= 0x80;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view space = " \t\r\n\f\v";
-  const auto first = s.find_first_not_of(space);
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return s.substr(first, s.find_last_not_of(space) - first + 1);
 }
 
 }  // namespace
@@ -99,7 +79,7 @@ expected<std::string, std::string> normalize_host(std::string_view raw_host) {
     if (!valid) {
       return unexpected(std::string("malformed IPv6 host"));
     }
-    return to_lower(host.substr(0, close + 1));
+    return core::ascii_lower(host.substr(0, close + 1));
   }
   if (const auto colon = host.find(':'); colon != std::string_view::npos) {
     const std::string_view port = host.substr(colon + 1);
@@ -122,7 +102,7 @@ expected<std::string, std::string> normalize_host(std::string_view raw_host) {
       host.find("..") != std::string_view::npos) {
     return unexpected(std::string("invalid character in host"));
   }
-  std::string lower = to_lower(host);
+  std::string lower = core::ascii_lower(host);
   const std::string_view stripped = strip_www(lower);
   if (stripped.size() != lower.size()) {
     return std::string(stripped);
@@ -136,40 +116,6 @@ std::string_view strip_www(std::string_view host) {
     return host.substr(www_prefix.size());
   }
   return host;
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '%' && i + 2 < s.size()) {
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && c == '+' ? ' ' : c);
-  }
-  return out;
 }
 
 void truncate_utf8(std::string& s, std::size_t max_bytes) {
@@ -209,12 +155,12 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
                                        std::size_t max_bytes) {
   std::optional<std::string> result;
   for_each_param(query, [&](std::string_view key, std::string_view raw) {
-    if (!iequals(percent_decode(key, true), name)) {
+    if (!core::iequals(core::percent_decode(key, true), name)) {
       return false;
     }
-    std::string decoded = percent_decode(raw, true);
+    std::string decoded = core::percent_decode(raw, true);
     std::erase_if(decoded, is_control);
-    std::string value(trim(decoded));
+    std::string value(core::trim(decoded));
     if (value.empty() || !json::valid_utf8(value)) {
       return false;
     }
@@ -228,7 +174,7 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
 bool has_query_param(std::string_view query, std::string_view name) {
   bool found = false;
   for_each_param(query, [&](std::string_view key, std::string_view) {
-    found = iequals(percent_decode(key, true), name);
+    found = core::iequals(core::percent_decode(key, true), name);
     return found;
   });
   return found;

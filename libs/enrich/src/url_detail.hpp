@@ -28,11 +28,7 @@ expected<std::string, std::string> normalize_host(std::string_view raw_host);
 // "www.example.com" -> "example.com"; anything else unchanged.
 std::string_view strip_www(std::string_view host);
 
-std::string to_lower(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
 
-// Decodes %XX and, when plus_is_space, '+'; malformed escapes stay as they are.
-std::string percent_decode(std::string_view s, bool plus_is_space);
 
 // Cuts `s` to at most max_bytes without splitting a UTF-8 sequence.
 void truncate_utf8(std::string& s, std::size_t max_bytes);

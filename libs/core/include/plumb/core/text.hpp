@@ -15,6 +15,9 @@ std::string ascii_lower(std::string_view text);
 bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view text, std::string_view prefix);
 
+// `text` without leading and trailing characters from `whitespace`.
+std::string_view trim(std::string_view text, std::string_view whitespace = " \t\r\n\f\v");
+
 // Value of one hexadecimal digit (either case), or -1 when `c` is not one.
 constexpr int hex_digit_value(char c) {
   if (c >= '0' && c <= '9') {
