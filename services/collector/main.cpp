@@ -43,7 +43,11 @@ int main(int argc, char** argv) {
     collector::salt_store salts;
     auto refresh = [&] {
       redis::connection redis(cfg.common.redis);
-      sites.refresh(redis, keys);
+      if (const auto loaded = sites.refresh(redis, keys); loaded.malformed > 0) {
+        log.rate_limited(log::level::warn, "site-map", std::chrono::minutes(5),
+                         "skipped malformed entries in the site map",
+                         {{"malformed", loaded.malformed}, {"sites", loaded.sites}});
+      }
       salts.refresh(redis, keys, clock.now());
     };
     for (;;) {
