@@ -99,7 +99,7 @@ http::response stats_api::aggregate(const http::request& req) const {
   if (!range) {
     return http::response::errors(400, {{"period", range.error()}});
   }
-  const auto totals = storage::aggregate(tx, site->id, site->timezone, *range, metrics);
+  const auto totals = storage::aggregate(tx, site->id, *range, metrics);
 
   json::writer w;
   w.begin_object().key("results").begin_object();

@@ -14,6 +14,8 @@ constexpr std::chrono::seconds trim_interval{5};
 worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& registry)
     : cfg_(cfg),
       log_(log),
+      registry_(registry),
+      enricher_(cfg.referrer_spam),
       stored_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.", R"(outcome="stored")")),
       duplicates_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
                                    R"(outcome="duplicate")")),
@@ -38,6 +40,7 @@ void worker::connect() {
                                    cfg_.batch_wait + std::chrono::milliseconds(5'000)});
     consumer_ = std::make_unique<queue::consumer>(*redis_, cfg_.common.keys, cfg_.consumer_name);
     consumer_->ensure_group();
+    visits_ = std::make_unique<visits::tracker>(*redis_, cfg_.common.keys);
   }
   if (!pg_ || !pg_->is_open()) {
     pg_ = pg::connect({cfg_.pg_dsn, cfg_.statement_timeout, "plumb-worker"});
@@ -77,36 +80,89 @@ std::size_t worker::process_once() {
 }
 
 void worker::store(std::vector<queue::message> messages) {
-  std::vector<events::event> batch;
+  std::vector<events::event> decoded;
   std::vector<queue::message> accepted;
-  batch.reserve(messages.size());
+  decoded.reserve(messages.size());
   for (auto& m : messages) {
-    auto decoded = events::decode(m.fields);
-    if (!decoded) {
+    auto event = events::decode(m.fields);
+    if (!event) {
       // Malformed entries can never succeed: park them with their error instead of retrying.
-      consumer_->dead_letter(m, decoded.error().field + ": " + decoded.error().message);
+      consumer_->dead_letter(m, event.error().field + ": " + event.error().message);
       dead_lettered_.inc();
       log_.rate_limited(log::level::warn, "dead-letter", std::chrono::seconds(10),
                         "dead-lettered a malformed stream entry",
-                        {{"stream_id", m.stream_id}, {"field", decoded.error().field}});
+                        {{"stream_id", m.stream_id}, {"field", event.error().field}});
       continue;
     }
-    batch.push_back(std::move(*decoded));
+    decoded.push_back(std::move(*event));
     accepted.push_back(std::move(m));
+  }
+
+  std::vector<enriched_event> enriched;
+  std::vector<visits::hit> hits;
+  enriched.reserve(decoded.size());
+  for (const auto& e : decoded) {
+    auto& x = enriched.emplace_back(enricher_.enrich(e));
+    if (x.kept()) {
+      hits.push_back({e.site_id, e.visitor_hash, e.previous_visitor_hash, e.received_ms,
+                      e.id.to_string(), e.name == events::pageview_name,
+                      e.name != events::pageview_name && e.interactive,
+                      x.value(events::dimension::page), x.attribution()});
+    }
+  }
+  // Idempotent per event: a retried batch gets the same transitions back (see visits::tracker).
+  const auto transitions = visits_->apply(hits);
+
+  std::vector<storage::stored_event> batch(decoded.size());
+  std::size_t next_transition = 0;
+  for (std::size_t i = 0; i < decoded.size(); ++i) {
+    auto& e = decoded[i];
+    auto& x = enriched[i];
+    auto& s = batch[i];
+    s.id = e.id;
+    s.site_id = e.site_id;
+    s.visitor_hash = e.visitor_hash;
+    s.dropped = !x.kept();
+    if (s.dropped) {
+      dropped_counter(x.drop_reason).inc();
+      s.deltas = rollup_deltas(e, x, nullptr);
+      continue;
+    }
+    const auto& visit = transitions.at(next_transition++);
+    s.visit_id = core::event_id::parse(visit.after.visit_id).value_or(e.id);
+    s.deltas = rollup_deltas(e, x, &visit);
+    s.name = std::move(e.name);
+    s.interactive = e.interactive;
+    s.values = std::move(x.values);
+    s.props_json = std::move(e.props_json);
+    s.revenue = std::move(e.revenue);
   }
   store_or_bisect(batch, accepted);
 }
 
-void worker::store_or_bisect(std::span<const events::event> batch,
+metrics::counter& worker::dropped_counter(std::string_view reason) {
+  auto it = dropped_.find(reason);
+  if (it == dropped_.end()) {
+    it = dropped_
+             .emplace(std::string(reason),
+                      &registry_.counter("plumb_worker_dropped_total",
+                                         "Events not counted, by reason (also tallied per site).",
+                                         "reason=\"" + std::string(reason) + "\""))
+             .first;
+  }
+  return *it->second;
+}
+
+void worker::store_or_bisect(std::span<const storage::stored_event> batch,
                              std::span<const queue::message> messages) {
   if (batch.empty()) {
     return;
   }
   try {
-    const std::size_t inserted = writer_.write(*pg_, batch);
+    const auto written = writer_.write(*pg_, batch);
     consumer_->ack(messages);
-    stored_.inc(inserted);
-    duplicates_.inc(batch.size() - inserted);
+    stored_.inc(written.inserted);
+    duplicates_.inc(written.duplicates);
     return;
   } catch (const pqxx::broken_connection&) {
     throw;  // infrastructure: retry the whole batch later

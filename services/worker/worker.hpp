@@ -4,6 +4,7 @@
 // idempotent insert makes that harmless.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,9 @@
 #include "plumb/queue/stream.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/storage/event_writer.hpp"
+#include "plumb/visits/tracker.hpp"
+#include "enricher.hpp"
+#include "rollup_deltas.hpp"
 #include "worker_config.hpp"
 
 namespace plumb::worker {
@@ -35,17 +39,23 @@ class worker {
 
  private:
   void connect();
-  // Stores the decodable messages, acknowledges them, dead-letters the rest. A batch PostgreSQL
+  // Enriches the decodable messages, runs them through the visit tracker, stores them with their
+  // rollup deltas, acknowledges them, and dead-letters the undecodable rest. A batch PostgreSQL
   // rejects for its data is split in halves until the offending events are found alone.
   void store(std::vector<queue::message> messages);
-  void store_or_bisect(std::span<const events::event> batch, std::span<const queue::message> messages);
+  void store_or_bisect(std::span<const storage::stored_event> batch,
+                       std::span<const queue::message> messages);
+  metrics::counter& dropped_counter(std::string_view reason);
   void fail(const std::exception& e);
 
   const worker_config& cfg_;
   log::logger& log_;
+  metrics::registry& registry_;
+  enricher enricher_;
   std::unique_ptr<redis::connection> redis_;
   std::unique_ptr<pqxx::connection> pg_;
   std::unique_ptr<queue::consumer> consumer_;
+  std::unique_ptr<visits::tracker> visits_;
   storage::event_writer writer_;
   // After a failure or restart, this consumer's unacknowledged entries are re-read first.
   bool drain_pending_ = true;
@@ -57,6 +67,7 @@ class worker {
   metrics::counter& dead_lettered_;
   metrics::counter& failures_;
   metrics::counter& trimmed_;
+  std::map<std::string, metrics::counter*, std::less<>> dropped_;  // by drop reason
   mutable std::mutex error_mutex_;
   std::string last_error_;
 };

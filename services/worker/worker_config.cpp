@@ -25,6 +25,13 @@ worker_config worker_config::from_env(config::env_reader& env) {
                             std::chrono::milliseconds(10), std::chrono::milliseconds(86'400'000));
   c.max_deliveries = env.integer("PLUMB_WORKER_MAX_DELIVERIES", 5, 1, 1'000);
   c.listen = env.listen("PLUMB_WORKER_LISTEN", "127.0.0.1:0");
+  if (const auto path = env.text("PLUMB_REFERRER_SPAM_LIST", ""); !path.empty()) {
+    if (auto list = enrich::spam_filter::from_file(path)) {
+      c.referrer_spam = std::move(*list);
+    } else {
+      env.problem("PLUMB_REFERRER_SPAM_LIST", list.error());
+    }
+  }
   env.finish();
   return c;
 }
@@ -41,7 +48,9 @@ std::string worker_config::help() {
          "  PLUMB_WORKER_STATEMENT_TIMEOUT_MS  PostgreSQL statement_timeout (default 60000)\n"
          "  PLUMB_WORKER_CLAIM_IDLE_MS         take over entries pending this long with a dead worker (default 60000)\n"
          "  PLUMB_WORKER_MAX_DELIVERIES        dead-letter an entry delivered this often without success (default 5)\n"
-         "  PLUMB_WORKER_LISTEN                host:port for /healthz and /metrics (default 127.0.0.1:0)\n" +
+         "  PLUMB_WORKER_LISTEN                host:port for /healthz and /metrics (default 127.0.0.1:0)\n"
+         "  PLUMB_REFERRER_SPAM_LIST           referrer-spam domains, one per line (Matomo's format;\n"
+         "                                     default: a small built-in list)\n" +
          runtime::common_help() +
          "\n"
          "Run as many workers as the database can take; each joins the consumer group.\n";

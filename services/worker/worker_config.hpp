@@ -4,6 +4,7 @@
 #include <string>
 
 #include "plumb/config/env_reader.hpp"
+#include "plumb/enrich/referrer.hpp"
 #include "plumb/runtime/service.hpp"
 
 namespace plumb::worker {
@@ -20,6 +21,9 @@ struct worker_config {
   // An entry delivered this many times without being stored is dead-lettered.
   std::int64_t max_deliveries = 5;
   config::listen_address listen;  // /healthz and /metrics
+  // Referrer hosts whose hits are dropped as spam: PLUMB_REFERRER_SPAM_LIST (a Matomo-format
+  // list), else a small built-in list.
+  enrich::spam_filter referrer_spam = enrich::spam_filter::builtin();
 
   static worker_config from_env(config::env_reader& env);
   static std::string help();

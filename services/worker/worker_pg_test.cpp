@@ -4,6 +4,7 @@
 
 #include "plumb/queue/stream.hpp"
 #include "plumb/storage/migrations.hpp"
+#include "plumb/storage/tenants.hpp"
 #include "plumb/test_support/environment.hpp"
 #include "worker.hpp"
 
@@ -18,10 +19,17 @@ struct fixture {
   metrics::registry registry;
   redis::connection redis{*redis::endpoint::parse_url(test_support::redis_url())};
   std::int64_t next_ms = 1'763'700'000'000;
+  std::int64_t site_id = 0;
 
   fixture() {
     pqxx::connection conn(db.dsn());
     storage::migrate(conn);
+    {
+      pqxx::work tx(conn);
+      const auto owner = storage::create_account(tx, "owner@worker.example", "a long password");
+      site_id = storage::create_site(tx, owner.id, "worker.example", "UTC").id;
+      tx.commit();
+    }
     cfg.common.redis = *redis::endpoint::parse_url(test_support::redis_url());
     cfg.common.keys = events::keys(test_support::unique_name("t:") + ":");
     cfg.pg_dsn = db.dsn();
@@ -33,25 +41,45 @@ struct fixture {
   ~fixture() {
     const auto& k = cfg.common.keys;
     redis.command({"DEL", k.events_stream(), k.dead_letter_stream()});
+    for (const auto& key : redis.command({"KEYS", k.prefix() + "*"}).elements) {
+      redis.command({"DEL", key.str});
+    }
   }
 
-  std::string event(std::string props = {}) {
+  events::event make_event(std::string props = {}) {
     events::event e;
     e.received_ms = next_ms++;
     e.id = core::event_id::generate(core::from_unix_ms(e.received_ms));
-    e.site_id = 9;
+    e.site_id = site_id;
     e.name = "pageview";
     e.url = "https://worker.example/";
     e.visitor_hash = 1;
     e.props_json = std::move(props);
-    return queue::serialize(e);
+    e.user_agent = firefox;
+    return e;
   }
+
+  std::string event(std::string props = {}) { return queue::serialize(make_event(std::move(props))); }
 
   long long stored() {
     pqxx::connection conn(db.dsn());
     pqxx::work tx(conn);
-    return tx.exec1("SELECT count(*) FROM events WHERE site_id = 9")[0].as<long long>();
+    return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0].as<long long>();
   }
+
+  // The rollup counter `column` summed over the rows of one dimension value.
+  long long rollup(events::dimension d, const std::string& value, const char* column) {
+    pqxx::connection conn(db.dsn());
+    pqxx::work tx(conn);
+    return tx.exec_params1(std::string("SELECT coalesce(sum(r.") + column + "), 0) FROM rollups r"
+                           " JOIN dimension_values v ON v.site_id = r.site_id AND v.id = r.value_id"
+                           " WHERE r.site_id = $1 AND r.dimension = $2 AND v.value = $3",
+                           site_id, static_cast<int>(d), value)[0]
+        .as<long long>();
+  }
+
+  static constexpr const char* firefox =
+      "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
 
   long long pending() {
     const auto summary = redis.command({"XPENDING", cfg.common.keys.events_stream(), events::keys::worker_group});
@@ -107,4 +135,77 @@ TEST_CASE("entries a crashed worker left pending are taken over and stored once"
   f.drain(rescuer);
   CHECK(f.stored() == 5);
   CHECK(f.registry.render().find(R"(plumb_worker_events_total{outcome="duplicate"} 5)") != std::string::npos);
+}
+
+TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") {
+  fixture f;
+  std::vector<std::string> records;
+  // One visit from Google: landing, a second page 40 s later, then a signup 20 s after that.
+  auto landing = f.make_event();
+  landing.url = "https://worker.example/pricing?utm_campaign=spring&secret=1";
+  landing.referrer = "https://www.google.com/search?q=plumb";
+  landing.screen_width = 1280;
+  landing.country = "DE";
+  auto second = f.make_event();
+  second.received_ms = landing.received_ms + 40'000;
+  second.id = core::event_id::generate(core::from_unix_ms(second.received_ms));
+  second.url = "https://worker.example/docs";
+  second.referrer = "https://worker.example/pricing";
+  auto signup = f.make_event(R"({"plan":"pro"})");
+  signup.received_ms = second.received_ms + 20'000;
+  signup.id = core::event_id::generate(core::from_unix_ms(signup.received_ms));
+  signup.name = "Signup";
+  signup.url = "https://worker.example/docs";
+  signup.revenue = events::revenue{"EUR", "12.50"};
+  // Processed out of order: the visit must still start at the landing page.
+  records.push_back(queue::serialize(second));
+  records.push_back(queue::serialize(signup));
+  records.push_back(queue::serialize(landing));
+  auto bot = f.make_event();
+  bot.user_agent = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+  bot.visitor_hash = 2;
+  auto spam = f.make_event();
+  spam.referrer = "https://semalt.com/";
+  spam.visitor_hash = 3;
+  records.push_back(queue::serialize(bot));
+  records.push_back(queue::serialize(spam));
+  queue::append(f.redis, f.cfg.common.keys, records);
+  worker::worker w(f.cfg, f.log, f.registry);
+  f.drain(w);
+
+  CHECK(f.stored() == 3);
+  using events::dimension;
+  CHECK(f.rollup(dimension::dropped, "bot", "events") == 1);
+  CHECK(f.rollup(dimension::dropped, "referrer_spam", "events") == 1);
+  CHECK(f.rollup(dimension::total, "", "pageviews") == 2);
+  CHECK(f.rollup(dimension::total, "", "events") == 1);
+  CHECK(f.rollup(dimension::total, "", "visits") == 1);
+  CHECK(f.rollup(dimension::total, "", "bounces") == 0);
+  CHECK(f.rollup(dimension::total, "", "duration_ms") == 60'000);
+  CHECK(f.rollup(dimension::source, "Google", "visits") == 1);
+  CHECK(f.rollup(dimension::source, "Google", "pageviews") == 2);
+  CHECK(f.rollup(dimension::source, "Direct / None", "visits") == 0);
+  CHECK(f.rollup(dimension::channel, "search", "visits") == 1);
+  CHECK(f.rollup(dimension::utm_campaign, "spring", "visits") == 1);
+  CHECK(f.rollup(dimension::entry_page, "/pricing", "visits") == 1);
+  CHECK(f.rollup(dimension::entry_page, "/docs", "visits") == 0);
+  CHECK(f.rollup(dimension::exit_page, "/docs", "visits") == 1);
+  CHECK(f.rollup(dimension::page, "/docs", "pageviews") == 1);
+  CHECK(f.rollup(dimension::page, "/docs", "events") == 1);
+  CHECK(f.rollup(dimension::event, "Signup", "events") == 1);
+  CHECK(f.rollup(dimension::prop, "plan\x1fpro", "events") == 1);
+  CHECK(f.rollup(dimension::revenue, "Signup\x1f" "EUR", "events") == 1);
+  CHECK(f.rollup(dimension::browser, "Firefox", "visits") == 1);
+  CHECK(f.rollup(dimension::os, "Linux", "visits") == 1);
+  CHECK(f.rollup(dimension::device, "desktop", "visits") == 1);
+  CHECK(f.rollup(dimension::screen, "laptop", "visits") == 1);
+  CHECK(f.rollup(dimension::country, "DE", "visits") == 1);
+  // The query string never reaches storage.
+  pqxx::connection conn(f.db.dsn());
+  pqxx::work tx(conn);
+  CHECK(tx.exec_params1("SELECT count(*) FROM dimension_values WHERE site_id = $1 AND value LIKE '%secret%'",
+                        f.site_id)[0].as<int>() == 0);
+  CHECK(tx.exec_params1("SELECT sum(revenue)::text FROM rollups WHERE site_id = $1 AND dimension = $2",
+                        f.site_id, static_cast<int>(dimension::revenue))[0].as<std::string>() == "12.500000");
+  CHECK(tx.exec_params1("SELECT count(DISTINCT visit_id) FROM events WHERE site_id = $1", f.site_id)[0].as<int>() == 1);
 }

@@ -1,5 +1,7 @@
 #include "plumb/storage/stats.hpp"
 
+#include "plumb/events/dimension.hpp"
+
 namespace plumb::storage {
 
 std::string local_date(pqxx::transaction_base& tx, std::string_view timezone, core::time_point now) {
@@ -10,22 +12,18 @@ std::string local_date(pqxx::transaction_base& tx, std::string_view timezone, co
 }
 
 std::map<aggregate_metric, std::int64_t> aggregate(pqxx::transaction_base& tx, std::int64_t site_id,
-                                                   std::string_view timezone, const date_range& range,
+                                                   const date_range& range,
                                                    std::span<const aggregate_metric> metrics) {
-  // One pass over the site's events in the range: local day bounds are converted to instants by
-  // PostgreSQL (AT TIME ZONE), so DST days are 23 or 25 hours long as they should be.
+  // The site's rollups are bucketed by local hour, so local days are plain timestamp ranges
+  // (a DST day holds 23 or 25 hours of buckets, as it should). Visitor sketches are unioned over
+  // the range: hashes change daily, so the union counts distinct daily hashes (DESIGN.md §4).
   const auto row = tx.exec_params1(
-      "WITH scoped AS ("
-      "  SELECT name, visitor_hash, (received_at AT TIME ZONE $2)::date AS day FROM events"
-      "  WHERE site_id = $1"
-      "    AND received_at >= ($3::date)::timestamp AT TIME ZONE $2"
-      "    AND received_at < ($4::date + 1)::timestamp AT TIME ZONE $2)"
-      "SELECT"
-      "  count(*) FILTER (WHERE name = 'pageview'),"
-      "  count(*) FILTER (WHERE name <> 'pageview'),"
-      "  (SELECT count(*) FROM (SELECT DISTINCT day, visitor_hash FROM scoped) AS daily)"
-      " FROM scoped",
-      site_id, std::string(timezone), range.first_day, range.last_day);
+      "SELECT coalesce(sum(pageviews), 0), coalesce(sum(events), 0),"
+      "  coalesce(round(hll_cardinality(hll_union_agg(visitors))), 0)::bigint"
+      " FROM rollups"
+      " WHERE site_id = $1 AND dimension = $2"
+      "   AND bucket >= $3::date AND bucket < $4::date + 1",
+      site_id, static_cast<int>(events::dimension::total), range.first_day, range.last_day);
   std::map<aggregate_metric, std::int64_t> out;
   for (const auto metric : metrics) {
     switch (metric) {

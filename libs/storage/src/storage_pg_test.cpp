@@ -11,20 +11,47 @@ using namespace plumb;
 
 namespace {
 
-events::event pageview(std::int64_t site_id, std::int64_t received_ms, std::uint64_t visitor) {
-  events::event e;
-  e.received_ms = received_ms;
+// A kept pageview with the deltas the worker would give a one-event visit's total row.
+storage::stored_event pageview(std::int64_t site_id, std::int64_t received_ms, std::uint64_t visitor) {
+  storage::stored_event e;
   e.id = core::event_id::generate(core::from_unix_ms(received_ms));
   e.site_id = site_id;
-  e.name = "pageview";
-  e.url = "https://example.com/";
   e.visitor_hash = visitor;
+  e.visit_id = e.id;
+  e.name = "pageview";
+  e.values.fill("");
+  e.values[1] = "/";
+  storage::rollup_delta total;
+  total.at_ms = received_ms;
+  total.pageviews = 1;
+  total.adds_visitor = true;
+  e.deltas.push_back(total);
   return e;
 }
 
 std::int64_t count_events(pqxx::connection& conn, std::int64_t site_id) {
   pqxx::work tx(conn);
   return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0].as<std::int64_t>();
+}
+
+// Sites with these ids in the given timezones (ids are identity values: created in order).
+std::vector<std::int64_t> make_sites(pqxx::connection& conn, const std::vector<std::string>& zones) {
+  pqxx::work tx(conn);
+  const auto owner = storage::create_account(tx, "owner@example.com", "a long password");
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < zones.size(); ++i) {
+    ids.push_back(storage::create_site(tx, owner.id, "site" + std::to_string(i) + ".example", zones[i]).id);
+  }
+  tx.commit();
+  return ids;
+}
+
+std::int64_t rollup_sum(pqxx::connection& conn, std::int64_t site_id, const char* column) {
+  pqxx::work tx(conn);
+  return tx.exec_params1(std::string("SELECT coalesce(sum(") + column +
+                             "), 0) FROM rollups WHERE site_id = $1 AND dimension = 0",
+                         site_id)[0]
+      .as<std::int64_t>();
 }
 
 }  // namespace
@@ -73,33 +100,93 @@ TEST_CASE("the event writer stores each event once, across partitions and redeli
   test_support::scoped_database db;
   pqxx::connection conn(db.dsn());
   storage::migrate(conn);
+  const auto sites = make_sites(conn, {"UTC", "UTC"});
   // 2023-11-30T23:59:59.999Z and 2023-12-01T00:00:00.000Z: two monthly partitions.
-  std::vector<events::event> batch{pageview(1, 1'701'388'799'999, 1), pageview(1, 1'701'388'800'000, 2),
-                                   pageview(2, 1'701'388'800'000, 3)};
+  std::vector<storage::stored_event> batch{pageview(sites[0], 1'701'388'799'999, 1),
+                                           pageview(sites[0], 1'701'388'800'000, 2),
+                                           pageview(sites[1], 1'701'388'800'000, 3)};
   storage::event_writer writer;
-  CHECK(writer.write(conn, batch) == 3);
-  CHECK(count_events(conn, 1) == 2);
+  CHECK(writer.write(conn, batch).inserted == 3);
+  CHECK(count_events(conn, sites[0]) == 2);
+  CHECK(rollup_sum(conn, sites[0], "pageviews") == 2);
 
-  // Redelivery of the whole batch plus one new event: only the new one lands.
-  batch.push_back(pageview(1, 1'701'388'800'001, 4));
+  // Redelivery of the whole batch plus one new event: only the new one lands, and only its
+  // deltas reach the rollups.
+  batch.push_back(pageview(sites[0], 1'701'388'800'001, 4));
   storage::event_writer other_worker;  // knows no partitions yet: must cope with existing ones
-  CHECK(other_worker.write(conn, batch) == 1);
-  CHECK(count_events(conn, 1) == 3);
-  CHECK(count_events(conn, 2) == 1);
+  const auto again = other_worker.write(conn, batch);
+  CHECK(again.inserted == 1);
+  CHECK(again.duplicates == 3);
+  CHECK(count_events(conn, sites[0]) == 3);
+  CHECK(count_events(conn, sites[1]) == 1);
+  CHECK(rollup_sum(conn, sites[0], "pageviews") == 3);
 
   pqxx::work tx(conn);
   CHECK(tx.exec1("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")[0].as<int>() == 2);
+  // Dimension values are numbered per site.
+  CHECK(tx.exec_params1("SELECT count(*) FROM dimension_values WHERE value = '/' AND site_id = ANY($1::bigint[])",
+                        "{" + std::to_string(sites[0]) + "," + std::to_string(sites[1]) + "}")[0]
+            .as<int>() == 2);
+}
+
+TEST_CASE("dropped events are tallied once and never stored as events") {
+  test_support::scoped_database db;
+  pqxx::connection conn(db.dsn());
+  storage::migrate(conn);
+  const auto site = make_sites(conn, {"UTC"})[0];
+  storage::stored_event bot;
+  bot.id = core::event_id::generate(core::from_unix_ms(1'701'388'800'000));
+  bot.site_id = site;
+  bot.dropped = true;
+  storage::rollup_delta tally;
+  tally.dimension = events::dimension::dropped;
+  tally.value = "bot";
+  tally.at_ms = 1'701'388'800'000;
+  tally.events = 1;
+  bot.deltas.push_back(tally);
+  const std::vector batch{bot};
+  storage::event_writer writer;
+  CHECK(writer.write(conn, batch).inserted == 1);
+  CHECK(writer.write(conn, batch).duplicates == 1);
+  CHECK(count_events(conn, site) == 0);
+  pqxx::work tx(conn);
+  CHECK(tx.exec_params1("SELECT sum(r.events) FROM rollups r JOIN dimension_values v"
+                        " ON v.site_id = r.site_id AND v.id = r.value_id"
+                        " WHERE r.site_id = $1 AND r.dimension = $2 AND v.value = 'bot'",
+                        site, static_cast<int>(events::dimension::dropped))[0]
+            .as<int>() == 1);
+}
+
+TEST_CASE("revenue amounts convert to millionths exactly") {
+  CHECK(storage::parse_micros("12.5") == storage::micros{12'500'000});
+  CHECK(storage::parse_micros("-3") == storage::micros{-3'000'000});
+  CHECK(storage::parse_micros("0.0000005") == storage::micros{1});  // half rounds away from zero
+  CHECK(storage::parse_micros("0.0000004") == storage::micros{0});
+  CHECK(storage::parse_micros("999999999999999999") == storage::micros{999'999'999'999'999'999} * 1'000'000);
+  CHECK_FALSE(storage::parse_micros("1e5"));
+  CHECK_FALSE(storage::parse_micros(""));
+  CHECK_FALSE(storage::parse_micros("."));
+  CHECK(storage::format_micros(12'500'000) == "12.500000");
+  CHECK(storage::format_micros(-1) == "-0.000001");
+  CHECK(storage::format_micros(0) == "0.000000");
 }
 
 TEST_CASE("aggregates count local days in the site's timezone") {
   test_support::scoped_database db;
   pqxx::connection conn(db.dsn());
   storage::migrate(conn);
+  const auto sites = make_sites(conn, {"Asia/Kolkata", "UTC"});
+  const auto kolkata = sites[0];
+  const auto utc = sites[1];
   // 2023-11-30T20:00Z is already 2023-12-01 01:30 in Asia/Kolkata (+05:30).
-  std::vector<events::event> batch{pageview(5, 1'701'374'400'000, 1), pageview(5, 1'701'374'400'001, 1),
-                                   pageview(5, 1'701'302'400'000, 2)};  // 2023-11-30T00:00Z
-  auto custom = pageview(5, 1'701'374'400'002, 1);
+  std::vector<storage::stored_event> batch{
+      pageview(kolkata, 1'701'374'400'000, 1), pageview(kolkata, 1'701'374'400'001, 1),
+      pageview(kolkata, 1'701'302'400'000, 2),  // 2023-11-30T00:00Z
+      pageview(utc, 1'701'374'400'000, 1), pageview(utc, 1'701'302'400'000, 2)};
+  auto custom = pageview(kolkata, 1'701'374'400'002, 1);
   custom.name = "Signup";
+  custom.deltas[0].pageviews = 0;
+  custom.deltas[0].events = 1;
   batch.push_back(custom);
   storage::event_writer writer;
   writer.write(conn, batch);
@@ -107,15 +194,15 @@ TEST_CASE("aggregates count local days in the site's timezone") {
   pqxx::work tx(conn);
   const std::vector metrics{storage::aggregate_metric::pageviews, storage::aggregate_metric::events,
                             storage::aggregate_metric::visitors};
-  const auto dec1 = storage::aggregate(tx, 5, "Asia/Kolkata", {"2023-12-01", "2023-12-01"}, metrics);
+  const auto dec1 = storage::aggregate(tx, kolkata, {"2023-12-01", "2023-12-01"}, metrics);
   CHECK(dec1.at(storage::aggregate_metric::pageviews) == 2);
   CHECK(dec1.at(storage::aggregate_metric::events) == 1);
   CHECK(dec1.at(storage::aggregate_metric::visitors) == 1);
-  const auto utc = storage::aggregate(tx, 5, "UTC", {"2023-11-30", "2023-11-30"}, metrics);
-  CHECK(utc.at(storage::aggregate_metric::pageviews) == 3);
-  const auto both = storage::aggregate(tx, 5, "Asia/Kolkata", {"2023-11-30", "2023-12-01"}, metrics);
+  CHECK(storage::aggregate(tx, utc, {"2023-11-30", "2023-11-30"}, metrics)
+            .at(storage::aggregate_metric::pageviews) == 2);
+  const auto both = storage::aggregate(tx, kolkata, {"2023-11-30", "2023-12-01"}, metrics);
   CHECK(both.at(storage::aggregate_metric::visitors) == 2);
   CHECK(storage::local_date(tx, "Asia/Kolkata", core::from_unix_ms(1'701'374'400'000)) == "2023-12-01");
-  CHECK(storage::aggregate(tx, 6, "UTC", {"2023-11-30", "2023-12-01"}, metrics)
+  CHECK(storage::aggregate(tx, utc + 100, {"2023-11-30", "2023-12-01"}, metrics)
             .at(storage::aggregate_metric::pageviews) == 0);
 }

@@ -27,7 +27,7 @@ std::string local_date(pqxx::transaction_base& tx, std::string_view timezone, co
 // Totals over the days of `range`, in the site's timezone. Visitors are distinct daily visitor
 // hashes summed over days (DESIGN.md §4: multi-day ranges count distinct daily hashes).
 std::map<aggregate_metric, std::int64_t> aggregate(pqxx::transaction_base& tx, std::int64_t site_id,
-                                                   std::string_view timezone, const date_range& range,
+                                                   const date_range& range,
                                                    std::span<const aggregate_metric> metrics);
 
 }  // namespace plumb::storage
