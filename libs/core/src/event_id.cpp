@@ -21,15 +21,18 @@ constexpr bool is_dash_position(std::size_t i) { return i == 8 || i == 13 || i =
 }  // namespace
 
 event_id event_id::generate(time_point received) {
+  return from_parts(core::unix_ms(received), random_u64(), random_u64());
+}
+
+event_id event_id::from_parts(std::int64_t unix_ms_value, std::uint64_t random_a,
+                              std::uint64_t random_b) {
   event_id id;
-  const auto ms = static_cast<std::uint64_t>(core::unix_ms(received));
+  const auto ms = static_cast<std::uint64_t>(unix_ms_value);
   for (int i = 0; i < 6; ++i) {
     id.bytes_[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
   }
-  const std::uint64_t a = random_u64();
-  const std::uint64_t b = random_u64();
   for (std::size_t i = 6; i < 16; ++i) {
-    id.bytes_[i] = static_cast<std::uint8_t>((i < 8 ? a : b) >> (8 * (i % 8)));
+    id.bytes_[i] = static_cast<std::uint8_t>((i < 8 ? random_a : random_b) >> (8 * (i % 8)));
   }
   id.bytes_[6] = static_cast<std::uint8_t>(0x70 | (id.bytes_[6] & 0x0F));  // version 7
   id.bytes_[8] = static_cast<std::uint8_t>(0x80 | (id.bytes_[8] & 0x3F));  // RFC 9562 variant

@@ -18,6 +18,11 @@ class event_id {
  public:
   // A fresh id for an event received at `received`.
   static event_id generate(time_point received);
+  // The id with timestamp `unix_ms_value` (low 48 bits) and the given random bits, with the
+  // version and variant set: what generate() builds from fresh randomness, for callers that need
+  // reproducible ids (the ground-truth generator in libs/datagen).
+  static event_id from_parts(std::int64_t unix_ms_value, std::uint64_t random_a,
+                             std::uint64_t random_b);
   // Parses the canonical 36-character form; nullopt on anything else (case-insensitive hex).
   static std::optional<event_id> parse(std::string_view text);
 
