@@ -51,7 +51,9 @@ void add_event_dimensions(const events::event& e, const enriched_event& x,
 // Adds (sign +1) or removes (-1) a whole visit from its visit dimension rows. Only the visit as
 // it is now adds the visitor: sketches cannot subtract, and the visitor did visit.
 void add_visit(const visits::snapshot& s, int sign, std::vector<storage::rollup_delta>& out) {
-  auto count = [&](dimension d, std::string value, bool with_pages) {
+  // `event_counted`: the total, whose pageviews, events and visitors are counted per event, at the
+  // event's time.
+  auto count = [&](dimension d, std::string value, bool event_counted) {
     storage::rollup_delta delta;
     delta.dimension = d;
     delta.value = std::move(value);
@@ -59,20 +61,21 @@ void add_visit(const visits::snapshot& s, int sign, std::vector<storage::rollup_
     delta.visits = sign;
     delta.bounces = s.bounce ? sign : 0;
     delta.duration_ms = sign * s.duration_ms();
-    if (with_pages) {
+    if (!event_counted) {
       delta.pageviews = sign * s.pageviews;
       delta.events = sign * s.events;
     }
-    delta.adds_visitor = sign > 0;
+    // Exit pages count exits, not visitors: the exit moves with every event, and a sketch
+    // cannot forget the visitor on the page the visit left.
+    delta.adds_visitor = sign > 0 && !event_counted && d != dimension::exit_page;
     out.push_back(std::move(delta));
   };
-  // The total's pageviews and events are counted per event, at the event's time.
-  count(dimension::total, "", false);
-  count(dimension::entry_page, s.entry_page, true);
-  count(dimension::exit_page, s.exit_page, true);
+  count(dimension::total, "", true);
+  count(dimension::entry_page, s.entry_page, false);
+  count(dimension::exit_page, s.exit_page, false);
   const auto values = unpack_attribution(s.attribution);
   for (std::size_t i = 0; i < values.size(); ++i) {
-    count(events::attribution_dimensions[i], values[i], true);
+    count(events::attribution_dimensions[i], values[i], false);
   }
 }
 
@@ -90,11 +93,12 @@ std::vector<storage::rollup_delta> rollup_deltas(const events::event& e, const e
     out.push_back(std::move(dropped));
     return out;
   }
-  out.reserve(6 + 2 * (3 + events::attribution_dimensions.size()));
+  out.reserve(6 + (1 + (visit != nullptr ? visit->before.size() : 0)) *
+                      (3 + events::attribution_dimensions.size()));
   add_event_dimensions(e, x, out);
   if (visit != nullptr) {
-    if (visit->before) {
-      add_visit(*visit->before, -1, out);
+    for (const auto& before : visit->before) {
+      add_visit(before, -1, out);
     }
     add_visit(visit->after, +1, out);
   }

@@ -24,7 +24,11 @@ worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& re
       failures_(registry.counter("plumb_worker_batch_failures_total",
                                  "Batches that failed and will be retried.")),
       trimmed_(registry.counter("plumb_worker_trimmed_total",
-                                "Consumed entries removed from the stream.")) {}
+                                "Consumed entries removed from the stream.")),
+      freshness_(registry.histogram(
+          "plumb_worker_freshness_seconds",
+          "From collector accept to committed in the rollups, per stored event.",
+          {0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600})) {}
 
 std::string worker::last_error() const {
   const std::lock_guard lock(error_mutex_);
@@ -160,6 +164,10 @@ void worker::store_or_bisect(std::span<const storage::stored_event> batch,
   }
   try {
     const auto written = writer_.write(*pg_, batch);
+    const auto committed_ms = core::unix_ms(core::system_clock::instance().now());
+    for (const auto& e : batch) {
+      freshness_.observe(static_cast<double>(committed_ms - e.id.unix_ms()) / 1000.0);
+    }
     consumer_->ack(messages);
     stored_.inc(written.inserted);
     duplicates_.inc(written.duplicates);

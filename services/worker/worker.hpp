@@ -67,6 +67,7 @@ class worker {
   metrics::counter& dead_lettered_;
   metrics::counter& failures_;
   metrics::counter& trimmed_;
+  metrics::histogram& freshness_;
   std::map<std::string, metrics::counter*, std::less<>> dropped_;  // by drop reason
   mutable std::mutex error_mutex_;
   std::string last_error_;

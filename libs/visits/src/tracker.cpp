@@ -16,7 +16,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Wall-clock lifetime of a visit's hash after its last event: an idle visit is over by then.
+// Wall-clock lifetime of a visitor's hash after its last write: an idle visit is over by then.
 constexpr milliseconds visit_ttl = visit_timeout;
 // The live set outlives the window it is counted over, so a quiet site's set still expires.
 constexpr milliseconds live_ttl = std::chrono::minutes(10);
@@ -106,8 +106,13 @@ transition parse_reply(const redis::reply& reply) {
   }
   reply_reader reader(reply.str);
   transition t;
-  if (reader.next() == "1") {
-    t.before = reader.next_snapshot();
+  // No reserve(count): the count is only trusted as far as the snapshots it announces parse.
+  const auto count = reader.next_integer();
+  if (count < 0) {
+    throw redis::error("visits: malformed script reply");
+  }
+  for (std::int64_t i = 0; i < count; ++i) {
+    t.before.push_back(reader.next_snapshot());
   }
   t.after = reader.next_snapshot();
   if (!reader.done()) {
@@ -145,6 +150,7 @@ std::vector<transition> tracker::apply(std::span<const hit> hits) {
   const auto visit_ttl_ms = std::to_string(visit_ttl.count());
   const auto window_ms = std::to_string(milliseconds(current_visitor_window).count());
   const auto live_ttl_ms = std::to_string(live_ttl.count());
+  const auto retention_ms = std::to_string(milliseconds(visit_retention).count());
 
   // Indexes of the hits still to send: all of them, then those Redis answered NOSCRIPT (its
   // script cache was flushed, or a failover reached a replica without it). NOSCRIPT means the
@@ -167,7 +173,7 @@ std::vector<transition> tracker::apply(std::span<const hit> hits) {
       const auto member = hex(h.visitor_hash);
       const auto previous_member = has_previous ? hex(h.previous_visitor_hash) : std::string();
       // Views into the locals above: none of them may be a temporary.
-      const std::array<std::string_view, 18> args = {"EVALSHA",
+      const std::array<std::string_view, 19> args = {"EVALSHA",
                                                      script_sha_,
                                                      "3",
                                                      key,
@@ -184,7 +190,8 @@ std::vector<transition> tracker::apply(std::span<const hit> hits) {
                                                      timeout_ms,
                                                      visit_ttl_ms,
                                                      window_ms,
-                                                     live_ttl_ms};
+                                                     live_ttl_ms,
+                                                     retention_ms};
       redis::append_command(protocol, args);
     }
     const auto replies = conn_.pipeline_formatted(protocol, pending.size());

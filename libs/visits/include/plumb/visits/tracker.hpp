@@ -1,14 +1,17 @@
 #pragma once
 // Visit state in Redis (DESIGN.md: a visit is a run of one visitor's events on one site with no
-// gap over 30 minutes of event time). One Lua script applies each event atomically and returns the
-// visit as it was before and after that event; callers add (after - before) to their counters.
-// Because every event's transition is added exactly once, the sums equal the final state whatever
-// order the workers process one visitor's events in, and a retried event gets its first answer
-// back (cached in the visit's hash) without changing anything.
+// gap over 30 minutes of event time). One Lua script (src/visit.lua) applies each event
+// atomically. Per visitor it keeps a list of visits like merging session windows: an event joins
+// every visit within 30 minutes of it, so an event that bridges two visits merges them, and a
+// late event finds the visit it belongs to however far the visit has grown meanwhile. The script
+// returns the visits the event extended or merged, as they were, and the visit as it is after
+// the event; callers subtract each `before` and add `after` to their counters. Because every
+// event's transition is added exactly once, the sums equal the finished visits whatever order
+// the workers process one visitor's events in, and a retried event gets its first answer back
+// (cached beside the visits) without changing anything.
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,6 +23,10 @@ namespace plumb::visits {
 
 // A gap longer than this (by event time) ends a visit.
 inline constexpr std::chrono::minutes visit_timeout{30};
+// Visits whose last event is more than this (event time) before the same visitor's newest visit
+// are forgotten; it bounds the state per visitor to the visits of a few hours (at most one per 30
+// minutes). An event that late counts as a visit of its own.
+inline constexpr std::chrono::hours visit_retention{6};
 // "Current visitors" are those with an event this recent.
 inline constexpr std::chrono::minutes current_visitor_window{5};
 
@@ -36,7 +43,9 @@ struct hit {
 };
 
 struct snapshot {
-  std::string visit_id;  // event_id of the event that opened the visit (kept across midnight)
+  // event_id of the event that opened the visit; a merged visit keeps the id of its earliest
+  // part. Kept across midnight.
+  std::string visit_id;
   std::int64_t start_ms = 0;
   std::int64_t last_ms = 0;
   // entry_page and attribution: of the earliest event (ties: smaller event_id);
@@ -53,8 +62,10 @@ struct snapshot {
 };
 
 struct transition {
-  std::optional<snapshot> before;  // empty: this event opened a new visit
-  snapshot after;
+  // The visits this event extended (one) or merged (two or more, by start), as they were before
+  // it; each is subtracted by the caller. Empty: the event opened a new visit.
+  std::vector<snapshot> before;
+  snapshot after;  // the visit the event belongs to now
 
   bool operator==(const transition&) const = default;
 };
@@ -71,11 +82,15 @@ class tracker {
   // whole batch returns the same transitions for the hits already applied. Callers bound the
   // batch size (the whole request and all replies are held in memory).
   //
-  // Limits, by design: the answer cache lives in the visit's hash, which expires 30 minutes
-  // (wall clock) after its last event, so a retry later than that is applied again; an event
-  // more than 30 minutes before its visit's start counts as a one-event visit of its own; and a
-  // visit longer than 30 minutes whose events arrive with a gap over 30 minutes in between is
-  // split where the gap was seen.
+  // Midnight: a hit's visits are looked up under visitor_hash, previous_visitor_hash and the
+  // later days' hashes linked from them, so a visit continues across the salt change in any
+  // processing order; it is stored under the hash of the latest day it has an event in.
+  //
+  // Limits, by design: the state (visits and answer cache) expires 30 minutes (wall clock) after
+  // the visitor's last processed event, so a retry later than that is applied again and an event
+  // processed later than that cannot join the visits it belongs to; visits older than
+  // visit_retention (event time, see above) are forgotten; and a hit finds visits stored at most
+  // two days after its own day (a visit would need a whole day of activity to reach further).
   std::vector<transition> apply(std::span<const hit> hits);
 
   // Distinct visitors of the site with an event in [now_ms - 5 min, now_ms] (event time). Each
