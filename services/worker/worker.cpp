@@ -9,6 +9,9 @@ constexpr std::chrono::milliseconds retry_pause{500};
 // How often consumed entries are trimmed from the stream: often enough that Redis memory tracks
 // the backlog, rarely enough that the XINFO/XPENDING/XTRIM round trips cost nothing.
 constexpr std::chrono::seconds trim_interval{5};
+// How often a worker creates next months' partitions and applies sites' data retention. Any
+// worker may; advisory locks make concurrent runs safe (a second one does nothing).
+constexpr std::chrono::minutes maintenance_interval{10};
 }  // namespace
 
 worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& registry)
@@ -25,6 +28,9 @@ worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& re
                                  "Batches that failed and will be retried.")),
       trimmed_(registry.counter("plumb_worker_trimmed_total",
                                 "Consumed entries removed from the stream.")),
+      deferred_events_(registry.counter(
+          "plumb_worker_deferred_total",
+          "Events of sites over their share of a backlog, moved to the deferred stream.")),
       freshness_(registry.histogram(
           "plumb_worker_freshness_seconds",
           "From collector accept to committed in the rollups, per stored event.",
@@ -38,12 +44,16 @@ std::string worker::last_error() const {
 void worker::connect() {
   if (!redis_ || redis_->broken()) {
     consumer_.reset();
+    deferred_.reset();
     // The blocking read waits up to batch_wait: the command timeout must outlast it.
     redis_ = std::make_unique<redis::connection>(
         cfg_.common.redis, redis::timeouts{std::chrono::milliseconds(2'000),
                                    cfg_.batch_wait + std::chrono::milliseconds(5'000)});
     consumer_ = std::make_unique<queue::consumer>(*redis_, cfg_.common.keys, cfg_.consumer_name);
     consumer_->ensure_group();
+    deferred_ = std::make_unique<queue::consumer>(*redis_, cfg_.common.keys, cfg_.consumer_name,
+                                                  cfg_.common.keys.deferred_stream());
+    deferred_->ensure_group();
     visits_ = std::make_unique<visits::tracker>(*redis_, cfg_.common.keys);
   }
   if (!pg_ || !pg_->is_open()) {
@@ -57,30 +67,100 @@ std::size_t worker::process_once() {
     trimmed_at_ = std::chrono::steady_clock::now();
     trimmed_.inc(static_cast<std::uint64_t>(queue::trim_consumed(*redis_, cfg_.common.keys)));
   }
+  if (std::chrono::steady_clock::now() - maintained_at_ >= maintenance_interval) {
+    maintained_at_ = std::chrono::steady_clock::now();
+    maintain();
+  }
   // Now and then, take over what crashed workers left pending (and dead-letter what keeps failing).
   if (std::chrono::steady_clock::now() - claimed_at_ >= cfg_.claim_idle / 2) {
     claimed_at_ = std::chrono::steady_clock::now();
-    auto claim = consumer_->claim_idle(cfg_.claim_idle, cfg_.batch_size, cfg_.max_deliveries);
-    for (const auto& m : claim.exhausted) {
-      consumer_->dead_letter(m, "delivered " + std::to_string(cfg_.max_deliveries) +
-                                    " times without being stored");
-      dead_lettered_.inc();
-    }
-    if (!claim.claimed.empty()) {
-      const auto n = claim.claimed.size();
-      store(std::move(claim.claimed));
-      return n;
+    for (auto* from : {consumer_.get(), deferred_.get()}) {
+      auto claim = from->claim_idle(cfg_.claim_idle, cfg_.batch_size, cfg_.max_deliveries);
+      for (const auto& m : claim.exhausted) {
+        from->dead_letter(m, "delivered " + std::to_string(cfg_.max_deliveries) +
+                                 " times without being stored");
+        dead_lettered_.inc();
+      }
+      if (!claim.claimed.empty()) {
+        const auto n = claim.claimed.size();
+        store(std::move(claim.claimed));
+        return n;
+      }
     }
   }
-  auto messages = drain_pending_ ? consumer_->read_pending(cfg_.batch_size)
-                                 : consumer_->read_new(cfg_.batch_size, cfg_.batch_wait);
-  if (drain_pending_ && messages.empty()) {
-    drain_pending_ = false;
-    return 0;
+  if (drain_pending_) {
+    auto pending = consumer_->read_pending(cfg_.batch_size);
+    if (pending.empty()) {
+      pending = deferred_->read_pending(cfg_.batch_size);
+    }
+    if (pending.empty()) {
+      drain_pending_ = false;
+      return 0;
+    }
+    const auto n = pending.size();
+    store(std::move(pending));
+    return n;
+  }
+
+  auto messages = consumer_->read_new(cfg_.batch_size, std::chrono::milliseconds(0));
+  std::size_t deferred_room = cfg_.batch_size - messages.size();
+  if (messages.size() == cfg_.batch_size) {
+    // A full batch means a backlog: no site may take more than its share of this round, so one
+    // site's flood does not hold every other site's events up behind it.
+    messages = take_fair_share(std::move(messages));
+    deferred_room = site_quota();
+  }
+  // Deferred events get the spare capacity (and at least one site's share, so they never starve).
+  auto deferred = deferred_->read_new(deferred_room, std::chrono::milliseconds(0));
+  messages.insert(messages.end(), std::make_move_iterator(deferred.begin()),
+                  std::make_move_iterator(deferred.end()));
+  if (messages.empty()) {
+    messages = consumer_->read_new(cfg_.batch_size, cfg_.batch_wait);  // idle: wait for traffic
   }
   const auto n = messages.size();
   store(std::move(messages));
   return n;
+}
+
+void worker::maintain() {
+  const auto now = core::system_clock::instance().now();
+  const auto created = storage::create_partitions_ahead(*pg_, now);
+  const auto retention = storage::apply_retention(*pg_, now);
+  if (!created.empty() || !retention.partitions_dropped.empty() || retention.events_deleted > 0 ||
+      retention.rollups_deleted > 0) {
+    log_.info("maintenance", {{"partitions_created", static_cast<std::int64_t>(created.size())},
+                              {"events_deleted", retention.events_deleted},
+                              {"rollups_deleted", retention.rollups_deleted},
+                              {"partitions_dropped", static_cast<std::int64_t>(retention.partitions_dropped.size())}});
+  }
+}
+
+std::size_t worker::site_quota() const {
+  return std::max<std::size_t>(1, cfg_.batch_size * cfg_.site_share_percent / 100);
+}
+
+std::vector<queue::message> worker::take_fair_share(std::vector<queue::message> messages) {
+  std::map<std::string, std::size_t, std::less<>> taken;  // by the entry's raw site field
+  std::vector<queue::message> kept;
+  std::vector<queue::message> excess;
+  const auto quota = site_quota();
+  for (auto& m : messages) {
+    std::string site;
+    for (const auto& [field, value] : m.fields) {
+      if (field == "site") {
+        site = value;
+        break;
+      }
+    }
+    // Entries without a site are kept: decoding will dead-letter them.
+    const bool keep = site.empty() || ++taken[std::move(site)] <= quota;
+    (keep ? kept : excess).push_back(std::move(m));
+  }
+  if (!excess.empty()) {
+    consumer_->defer(excess, cfg_.common.keys.deferred_stream());
+    deferred_events_.inc(excess.size());
+  }
+  return kept;
 }
 
 void worker::store(std::vector<queue::message> messages) {

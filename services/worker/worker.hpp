@@ -2,6 +2,12 @@
 // The worker loop: read a batch from the stream, store it in one PostgreSQL transaction, XACK
 // only after COMMIT. A crash between COMMIT and XACK redelivers the batch; the writer's
 // idempotent insert makes that harmless.
+//
+// Fairness: when the ingest stream is backlogged (a read returns a full batch), each site keeps
+// at most its share of the batch (PLUMB_WORKER_SITE_SHARE_PERCENT); the excess moves to the
+// deferred stream. So a round consumes a full batch of the backlog but processes only a share of
+// a flooding site's events, and the backlog ahead of other sites' events drains several times
+// faster than events can be stored. Deferred events are processed with the spare capacity.
 
 #include <functional>
 #include <map>
@@ -16,6 +22,7 @@
 #include "plumb/queue/stream.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/storage/event_writer.hpp"
+#include "plumb/storage/partitions.hpp"
 #include "plumb/visits/tracker.hpp"
 #include "enricher.hpp"
 #include "rollup_deltas.hpp"
@@ -39,6 +46,11 @@ class worker {
 
  private:
   void connect();
+  // Partitions ahead and data retention (storage/partitions.hpp), every maintenance_interval.
+  void maintain();
+  // At most site_quota() entries per site stay in the batch; the rest move to the deferred stream.
+  std::vector<queue::message> take_fair_share(std::vector<queue::message> messages);
+  std::size_t site_quota() const;
   // Enriches the decodable messages, runs them through the visit tracker, stores them with their
   // rollup deltas, acknowledges them, and dead-letters the undecodable rest. A batch PostgreSQL
   // rejects for its data is split in halves until the offending events are found alone.
@@ -54,19 +66,22 @@ class worker {
   enricher enricher_;
   std::unique_ptr<redis::connection> redis_;
   std::unique_ptr<pqxx::connection> pg_;
-  std::unique_ptr<queue::consumer> consumer_;
+  std::unique_ptr<queue::consumer> consumer_;  // the ingest stream
+  std::unique_ptr<queue::consumer> deferred_;  // the deferred stream (see take_fair_share)
   std::unique_ptr<visits::tracker> visits_;
   storage::event_writer writer_;
   // After a failure or restart, this consumer's unacknowledged entries are re-read first.
   bool drain_pending_ = true;
   std::chrono::steady_clock::time_point claimed_at_{};
   std::chrono::steady_clock::time_point trimmed_at_{};
+  std::chrono::steady_clock::time_point maintained_at_{};
 
   metrics::counter& stored_;
   metrics::counter& duplicates_;
   metrics::counter& dead_lettered_;
   metrics::counter& failures_;
   metrics::counter& trimmed_;
+  metrics::counter& deferred_events_;
   metrics::histogram& freshness_;
   std::map<std::string, metrics::counter*, std::less<>> dropped_;  // by drop reason
   mutable std::mutex error_mutex_;

@@ -97,9 +97,9 @@ TEST_CASE("workers SIGKILLed at random points 20 times lose nothing and count no
   // Events arrive in 20 slices while workers die: every kill lands mid-stream, at a random
   // moment of some worker's read-enrich-visit-commit-ack cycle.
   std::mt19937_64 random(seed);
-  constexpr int kills = 20;
+  constexpr std::size_t kills = 20;
   const std::size_t slice = data.events.size() / kills + 1;
-  for (int k = 0; k < kills; ++k) {
+  for (std::size_t k = 0; k < kills; ++k) {
     const auto first = data.events.begin() + static_cast<std::ptrdiff_t>(std::min(data.events.size(), k * slice));
     const auto last = data.events.begin() + static_cast<std::ptrdiff_t>(std::min(data.events.size(), (k + 1) * slice));
     e2e::push_events(redis_url(), keys, std::vector<events::event>(first, last));

@@ -24,13 +24,14 @@ std::size_t confirmed_prefix(const std::vector<redis::reply>& replies) {
 }
 
 // XREADGROUP reply: [[stream, [[id, [f1, v1, ...]], ...]]] or nil when nothing arrived.
-std::vector<message> parse_read_reply(const redis::reply& reply) {
+std::vector<message> parse_read_reply(const redis::reply& reply, const std::string& stream) {
   std::vector<message> out;
   if (reply.is_nil() || reply.elements.empty()) {
     return out;
   }
   for (const auto& entry : reply.elements.at(0).elements.at(1).elements) {
     message m;
+    m.stream = stream;
     m.stream_id = entry.elements.at(0).str;
     const auto& kv = entry.elements.at(1);
     // A pending entry that was deleted from the stream comes back with nil fields.
@@ -159,11 +160,14 @@ void append(redis::connection& redis, const events::keys& keys,
 }
 
 consumer::consumer(redis::connection& redis, events::keys keys, std::string name)
-    : redis_(redis), keys_(std::move(keys)), name_(std::move(name)) {}
+    : consumer(redis, keys, std::move(name), keys.events_stream()) {}
+
+consumer::consumer(redis::connection& redis, events::keys keys, std::string name, std::string stream)
+    : redis_(redis), keys_(std::move(keys)), name_(std::move(name)), stream_(std::move(stream)) {}
 
 void consumer::ensure_group() {
   const auto reply = redis_.command(
-      {"XGROUP", "CREATE", keys_.events_stream(), events::keys::worker_group, "0", "MKSTREAM"});
+      {"XGROUP", "CREATE", stream_, events::keys::worker_group, "0", "MKSTREAM"});
   if (reply.is_error() && reply.str.rfind("BUSYGROUP", 0) != 0) {
     throw std::runtime_error("XGROUP CREATE failed: " + reply.str);
   }
@@ -173,14 +177,13 @@ std::vector<message> consumer::read(std::size_t count, std::chrono::milliseconds
                                     std::string_view from) {
   const std::string count_text = std::to_string(count);
   const std::string block_text = std::to_string(block.count());
-  const std::string stream = keys_.events_stream();
   std::vector<std::string_view> args{"XREADGROUP", "GROUP", events::keys::worker_group, name_,
                                      "COUNT", count_text};
   if (block.count() > 0) {
     args.insert(args.end(), {"BLOCK", block_text});
   }
-  args.insert(args.end(), {"STREAMS", stream, from});
-  return parse_read_reply(checked(redis_.command(args), "XREADGROUP failed"));
+  args.insert(args.end(), {"STREAMS", stream_, from});
+  return parse_read_reply(checked(redis_.command(args), "XREADGROUP failed"), stream_);
 }
 
 std::vector<message> consumer::read_pending(std::size_t count) {
@@ -195,12 +198,48 @@ void consumer::ack(std::span<const message> messages) {
   if (messages.empty()) {
     return;
   }
-  const std::string stream = keys_.events_stream();
-  std::vector<std::string_view> args{"XACK", stream, events::keys::worker_group};
-  for (const auto& m : messages) {
-    args.push_back(m.stream_id);
+  // Messages come in runs from one stream; one XACK per run.
+  std::size_t first = 0;
+  while (first < messages.size()) {
+    const std::string& stream = messages[first].stream.empty() ? stream_ : messages[first].stream;
+    std::vector<std::string_view> args{"XACK", stream, events::keys::worker_group};
+    std::size_t last = first;
+    for (; last < messages.size() && (messages[last].stream.empty() ? stream_ : messages[last].stream) == stream;
+         ++last) {
+      args.push_back(messages[last].stream_id);
+    }
+    checked(redis_.command(args), "XACK failed");
+    first = last;
   }
-  checked(redis_.command(args), "XACK failed");
+}
+
+void consumer::defer(std::span<const message> messages, const std::string& to_stream) {
+  if (messages.empty()) {
+    return;
+  }
+  std::vector<std::vector<std::string>> commands{{"MULTI"}};
+  std::vector<std::string> ack{"XACK", stream_, std::string(events::keys::worker_group)};
+  for (const auto& m : messages) {
+    std::vector<std::string> add{"XADD", to_stream, "*"};
+    for (const auto& [field, value] : m.fields) {
+      add.push_back(field);
+      add.push_back(value);
+    }
+    commands.push_back(std::move(add));
+    ack.push_back(m.stream_id);
+  }
+  commands.push_back(std::move(ack));
+  commands.push_back({"EXEC"});
+  const auto replies = redis_.pipeline(commands);
+  const auto& exec = replies.back();
+  if (exec.is_error() || exec.is_nil() || exec.elements.size() != commands.size() - 2) {
+    throw std::runtime_error("deferring entries failed: " + exec.str);
+  }
+  for (const auto& r : exec.elements) {
+    if (r.is_error()) {
+      throw std::runtime_error("deferring entries failed: " + r.str);
+    }
+  }
 }
 
 void consumer::dead_letter(const message& m, std::string_view error) {
@@ -212,12 +251,12 @@ void consumer::dead_letter(const message& m, std::string_view error) {
     args.push_back(value);
   }
   checked(redis_.command(args), "dead-letter XADD failed");
-  ack(std::span<const message>(&m, 1));
+  ack(std::span<const message>(&m, 1));  // on the stream it came from
 }
 
 consumer::claim_result consumer::claim_idle(std::chrono::milliseconds min_idle, std::size_t count,
                                             std::int64_t max_deliveries) {
-  const std::string stream = keys_.events_stream();
+  const std::string& stream = stream_;
   const std::string idle_text = std::to_string(min_idle.count());
   const std::string count_text = std::to_string(count);
   // XPENDING extended form: [[id, consumer, idle ms, deliveries], ...]
@@ -243,6 +282,7 @@ consumer::claim_result consumer::claim_idle(std::chrono::milliseconds min_idle, 
       continue;
     }
     message m;
+    m.stream = stream;
     m.stream_id = entry.elements.at(0).str;
     const auto& kv = entry.elements.at(1);
     for (std::size_t i = 0; i + 1 < kv.elements.size(); i += 2) {
@@ -282,8 +322,9 @@ const redis::reply* field_of(const redis::reply& map, std::string_view key) {
 
 }  // namespace
 
-std::int64_t trim_consumed(redis::connection& redis, const events::keys& keys) {
-  const std::string stream = keys.events_stream();
+namespace {
+
+std::int64_t trim_stream(redis::connection& redis, const std::string& stream) {
   const auto groups = redis.command({"XINFO", "GROUPS", stream});
   if (groups.is_error() || groups.elements.empty()) {
     return 0;  // no stream or no group yet: nothing is known to be consumed
@@ -318,6 +359,12 @@ std::int64_t trim_consumed(redis::connection& redis, const events::keys& keys) {
   }
   const std::string min_id = std::to_string(keep_from->first) + "-" + std::to_string(keep_from->second);
   return checked(redis.command({"XTRIM", stream, "MINID", min_id}), "XTRIM failed").integer;
+}
+
+}  // namespace
+
+std::int64_t trim_consumed(redis::connection& redis, const events::keys& keys) {
+  return trim_stream(redis, keys.events_stream()) + trim_stream(redis, keys.deferred_stream());
 }
 
 std::vector<dead_letter> list_dead_letters(redis::connection& redis, const events::keys& keys,

@@ -2,58 +2,21 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <tuple>
 #include <unordered_set>
 
 #include "plumb/core/clock.hpp"
 #include "plumb/pg/copy.hpp"
+#include "plumb/storage/partitions.hpp"
 
 namespace plumb::storage {
 namespace {
-
-// Serialises partition creation across worker processes (CREATE TABLE … PARTITION OF takes
-// conflicting locks, and two workers creating the same month would otherwise race).
-constexpr long long partition_lock_id = 0x706c756d62'02;
-
-// Tables partitioned by month of received_at; each month gets a partition of both.
-constexpr std::array<const char*, 2> partitioned_tables{"events", "dropped_events"};
 
 // Deltas are summed per quarter hour (UTC) before they reach PostgreSQL, which buckets them into
 // the site's local hours: every time zone offset in use is a multiple of 15 minutes, so a UTC
 // quarter hour never straddles a local hour.
 constexpr std::int64_t slot_ms = 15 * 60 * 1000;
-
-struct month {
-  int year;
-  unsigned number;  // 1-12
-};
-
-month month_of(std::int64_t unix_ms) {
-  const auto day = std::chrono::floor<std::chrono::days>(
-      std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(unix_ms)));
-  const std::chrono::year_month_day ymd(day);
-  return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month())};
-}
-
-std::int64_t month_index(month m) { return std::int64_t{m.year} * 12 + (m.number - 1); }
-
-month from_index(std::int64_t index) {
-  return {static_cast<int>(index / 12), static_cast<unsigned>(index % 12) + 1};
-}
-
-std::string partition_name(const char* table, month m) {
-  char name[64];
-  std::snprintf(name, sizeof name, "%s_y%04dm%02u", table, m.year, m.number);
-  return name;
-}
-
-std::string month_start(month m) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%04d-%02u-01 00:00:00+00", m.year, m.number);
-  return text;
-}
 
 std::string uuid_text(const core::event_id& id) {
   char text[36];
@@ -186,7 +149,7 @@ std::string format_micros(micros amount) {
 void event_writer::ensure_partitions(pqxx::connection& conn, std::span<const stored_event> batch) {
   std::set<std::int64_t> missing;
   for (const auto& e : batch) {
-    const auto index = month_index(month_of(e.id.unix_ms()));
+    const auto index = month_of(e.id.unix_ms()).index();
     if (!known_months_.contains(index)) {
       missing.insert(index);
     }
@@ -194,18 +157,11 @@ void event_writer::ensure_partitions(pqxx::connection& conn, std::span<const sto
   if (missing.empty()) {
     return;
   }
-  pqxx::work tx(conn);
-  tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(partition_lock_id) + ")");
+  std::vector<month> months;
   for (const auto index : missing) {
-    const month m = from_index(index);
-    for (const char* table : partitioned_tables) {
-      // DDL takes no bind parameters; names and bounds are formatted from integers, never input.
-      tx.exec("CREATE TABLE IF NOT EXISTS " + partition_name(table, m) + " PARTITION OF " + table +
-              " FOR VALUES FROM ('" + month_start(m) + "') TO ('" +
-              month_start(from_index(index + 1)) + "')");
-    }
+    months.push_back(month::from_index(index));
   }
-  tx.commit();
+  storage::ensure_partitions(conn, months);
   known_months_.insert(missing.begin(), missing.end());
 }
 

@@ -150,7 +150,7 @@ std::vector<transition> tracker::apply(std::span<const hit> hits) {
   const auto visit_ttl_ms = std::to_string(visit_ttl.count());
   const auto window_ms = std::to_string(milliseconds(current_visitor_window).count());
   const auto live_ttl_ms = std::to_string(live_ttl.count());
-  const auto retention_ms = std::to_string(milliseconds(visit_retention).count());
+  const auto visit_limit = std::to_string(max_remembered_visits);
 
   // Indexes of the hits still to send: all of them, then those Redis answered NOSCRIPT (its
   // script cache was flushed, or a failover reached a replica without it). NOSCRIPT means the
@@ -191,7 +191,7 @@ std::vector<transition> tracker::apply(std::span<const hit> hits) {
                                                      visit_ttl_ms,
                                                      window_ms,
                                                      live_ttl_ms,
-                                                     retention_ms};
+                                                     visit_limit};
       redis::append_command(protocol, args);
     }
     const auto replies = conn_.pipeline_formatted(protocol, pending.size());

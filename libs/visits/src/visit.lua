@@ -10,7 +10,7 @@
 --
 -- ARGV: event_id, received_ms, pageview (1/0), interactive (1/0), page, attribution,
 --       live member, previous live member ('' when unknown), visit timeout ms, visit ttl ms,
---       live window ms, live ttl ms, retention ms
+--       live window ms, live ttl ms, visit limit
 --
 -- Merging session windows. A visitor's visits form one logical list, sorted by start, pairwise
 -- more than the timeout apart (event time). An event at ts joins every visit V with
@@ -32,10 +32,9 @@
 -- and the keys of the visits it absorbed (the day of its latest event); absorbed visits are
 -- removed from their keys. The 'next' link and the reply cache stay where they were written.
 --
--- Bounds. Visits whose last event is more than `retention` (event time) before the visitor's
--- newest visit's last event are dropped: an event later than that by event time cannot join them
--- and counts as a visit of its own. Every key written expires `visit ttl` (wall clock) after the
--- last write, so idle visitors disappear.
+-- Bounds. At most `visit limit` visits are kept over the visitor's keys, those with the latest
+-- last events (a late event can still join any of them); older ones are dropped. Every key
+-- written expires `visit ttl` (wall clock) after the last write, so idle visitors disappear.
 --
 -- A visit record (and the reply) is a string of length-prefixed fields "<len>:<bytes>", binary
 -- safe. Record: vid, start, last, entry page, entry ts, entry event id, exit page, exit ts, exit
@@ -56,7 +55,7 @@ local timeout = tonumber(ARGV[9])
 local visit_ttl = ARGV[10]
 local live_window = tonumber(ARGV[11])
 local live_ttl = ARGV[12]
-local retention = tonumber(ARGV[13])
+local visit_limit = tonumber(ARGV[13])
 
 -- Yesterday's, today's and up to two later days' keys: a visit would have to last over a whole
 -- day of continuous activity to need a key further along the links.
@@ -244,30 +243,42 @@ if state ~= event then
   merge(state, event)
 end
 
--- 4. Store it, dropping visits too old (by event time) to be joined by any event still to come.
-local newest = state.last
+-- 4. Store it, keeping the visit_limit visits with the latest last events.
+local all = {state}
 for _, k in ipairs(keys) do
   for _, v in ipairs(k.visits) do
-    if v.last > newest then
-      newest = v.last
-    end
+    all[#all + 1] = v
   end
 end
-for _, k in ipairs(keys) do
-  local kept = {}
-  for _, v in ipairs(k.visits) do
-    if v.last >= newest - retention then
-      kept[#kept + 1] = v
-    else
-      k.dirty = true
+if #all > visit_limit then
+  table.sort(all, function(a, b)
+    if a.last ~= b.last then
+      return a.last > b.last
     end
+    return bytes_less(b.vid, a.vid)
+  end)
+  local keep = {}
+  for n = 1, visit_limit do
+    keep[all[n]] = true
   end
-  k.visits = kept
-end
-if state.last >= newest - retention then
+  for _, k in ipairs(keys) do
+    local kept = {}
+    for _, v in ipairs(k.visits) do
+      if keep[v] then
+        kept[#kept + 1] = v
+      else
+        k.dirty = true
+      end
+    end
+    k.visits = kept
+  end
+  if keep[state] then
+    target.visits[#target.visits + 1] = state
+  end
+else
   target.visits[#target.visits + 1] = state
-  target.dirty = true
 end
+target.dirty = true
 
 for _, k in ipairs(keys) do
   if k.dirty then

@@ -13,6 +13,9 @@ class keys {
 
   // The ingest stream collectors append to and workers consume.
   std::string events_stream() const { return prefix_ + "events"; }
+  // Entries of sites that took more than their share of a backlogged ingest stream, moved aside
+  // by workers so other sites' events are not held up behind them (processed with spare capacity).
+  std::string deferred_stream() const { return prefix_ + "events:deferred"; }
   // Entries that failed processing repeatedly, with their error.
   std::string dead_letter_stream() const { return prefix_ + "events:dead"; }
   // Hash: registered domain -> site descriptor JSON; published by plumbctl / the dashboard.

@@ -44,13 +44,17 @@ void append(redis::connection& redis, const events::keys& keys,
             std::span<const std::string> serialized_entries);
 
 struct message {
+  std::string stream;     // the stream it was read from
   std::string stream_id;  // Redis entry id, for XACK
   events::fields fields;
 };
 
+// One consumer of the workers' group on one stream: the ingest stream by default, or the
+// deferred stream (keys::deferred_stream).
 class consumer {
  public:
   consumer(redis::connection& redis, events::keys keys, std::string name);
+  consumer(redis::connection& redis, events::keys keys, std::string name, std::string stream);
 
   // Creates the consumer group (from the start of the stream) if it does not exist yet.
   void ensure_group();
@@ -58,7 +62,12 @@ class consumer {
   std::vector<message> read_pending(std::size_t count);
   // New entries, waiting up to `block` for the first one.
   std::vector<message> read_new(std::size_t count, std::chrono::milliseconds block);
+  // Acknowledges each message on the stream it came from.
   void ack(std::span<const message> messages);
+  // Moves messages to another stream of the same group (its entries keep their fields) and
+  // acknowledges them here, in one MULTI/EXEC: each is then in exactly one place. Throws
+  // std::runtime_error on error replies (nothing moved then).
+  void defer(std::span<const message> messages, const std::string& to_stream);
   // Moves an entry that can never be processed to the dead-letter stream with its error, then
   // acknowledges it, so it neither blocks the group nor disappears.
   void dead_letter(const message& m, std::string_view error);
@@ -75,6 +84,7 @@ class consumer {
                           std::int64_t max_deliveries);
 
   const std::string& name() const { return name_; }
+  const std::string& stream() const { return stream_; }
 
  private:
   std::vector<message> read(std::size_t count, std::chrono::milliseconds block, std::string_view from);
@@ -82,11 +92,13 @@ class consumer {
   redis::connection& redis_;
   events::keys keys_;
   std::string name_;
+  std::string stream_;
 };
 
-// Removes from the ingest stream every entry that all consumer groups have both received and
-// acknowledged — and nothing else: the oldest pending or undelivered entry of any group, and all
-// after it, stay. Returns how many entries were removed. Throws std::runtime_error on error replies.
+// Removes from the ingest and deferred streams every entry that all consumer groups have both
+// received and acknowledged — and nothing else: the oldest pending or undelivered entry of any
+// group, and all after it, stay. Returns how many entries were removed. Throws
+// std::runtime_error on error replies.
 std::int64_t trim_consumed(redis::connection& redis, const events::keys& keys);
 
 // The dead-letter stream, for operators (plumbctl dlq).

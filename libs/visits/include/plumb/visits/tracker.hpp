@@ -23,10 +23,11 @@ namespace plumb::visits {
 
 // A gap longer than this (by event time) ends a visit.
 inline constexpr std::chrono::minutes visit_timeout{30};
-// Visits whose last event is more than this (event time) before the same visitor's newest visit
-// are forgotten; it bounds the state per visitor to the visits of a few hours (at most one per 30
-// minutes). An event that late counts as a visit of its own.
-inline constexpr std::chrono::hours visit_retention{6};
+// A visitor's state keeps at most this many visits (those with the latest last events). In real
+// time a visitor has one or two (the state expires 30 minutes after its last event); many only
+// build up when a backlog of hours is replayed, and then an event can still join any visit of
+// its visitor, however late it is processed, as long as fewer than this many visits are newer.
+inline constexpr std::size_t max_remembered_visits = 64;
 // "Current visitors" are those with an event this recent.
 inline constexpr std::chrono::minutes current_visitor_window{5};
 
@@ -88,8 +89,8 @@ class tracker {
   //
   // Limits, by design: the state (visits and answer cache) expires 30 minutes (wall clock) after
   // the visitor's last processed event, so a retry later than that is applied again and an event
-  // processed later than that cannot join the visits it belongs to; visits older than
-  // visit_retention (event time, see above) are forgotten; and a hit finds visits stored at most
+  // processed later than that cannot join the visits it belongs to; beyond
+  // max_remembered_visits the oldest visits are forgotten; and a hit finds visits stored at most
   // two days after its own day (a visit would need a whole day of activity to reach further).
   std::vector<transition> apply(std::span<const hit> hits);
 
