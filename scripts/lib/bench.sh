@@ -129,6 +129,314 @@ LUA
   bench_line collector_peak_rss "$rss_mb" MB 0 "<=64MB"
 }
 
+# ---------------------------------------------------------------------------------------------
+# bench_worker: stream → workers → PostgreSQL, against COPY of the same rows (docs/BENCHMARKS.md).
+
+BENCH_WORKER_COUNTS=(1 2 4)
+BENCH_WORKER_EVENTS=${PLUMB_BENCH_EVENTS:-1000000}
+BENCH_WORKER_SITES=10
+# Live runs: events/s over all sites for freshness; per ordinary site in the fairness run, where
+# the flood site sends BENCH_FLOOD_FACTOR times that.
+BENCH_LIVE_RATE=1000
+BENCH_SITE_RATE=${PLUMB_BENCH_SITE_RATE:-100}
+BENCH_FLOOD_FACTOR=20
+# Seconds a drain may take before the run is declared stuck (1M events at 1,000/s is 1,000 s).
+BENCH_DRAIN_TIMEOUT=${PLUMB_BENCH_DRAIN_TIMEOUT:-3600}
+
+# bench_psql DATABASE SQL: one query against the test cluster, unaligned tuples only.
+bench_psql() {
+  PGPASSWORD=$(read_secret "$TEST_DIR/secrets/pg-password") PGOPTIONS="-c client_min_messages=warning" \
+    "$PG_BIN/psql" -h 127.0.0.1 \
+    -p "$BENCH_PG_PORT" -U plumb -d "$1" -XtAq -v ON_ERROR_STOP=1 -c "$2"
+}
+
+# bench_plumbctl DATABASE PREFIX ARGS...: the release plumbctl against DATABASE and PREFIX.
+bench_plumbctl() {
+  local db=$1 prefix=$2
+  shift 2
+  PLUMB_PG_DSN=$(bench_dsn "$db") PLUMB_REDIS_URL=$PLUMB_TEST_REDIS_URL PLUMB_REDIS_PREFIX=$prefix \
+    PLUMB_LOG_LEVEL=warn "$BUILD_DIR/services/plumbctl/plumbctl" "$@"
+}
+
+bench_dsn() { printf '%s' "${PLUMB_TEST_PG_DSN%/postgres}/$1"; }
+
+# bench_site NUMBER: the domain of bench site NUMBER (1-based).
+bench_site() { printf 'site%02d.bench.example' "$1"; }
+
+# bench_worker_db DATABASE PREFIX: a fresh database with the schema, one account and the sites.
+bench_worker_db() {
+  local db=$1 prefix=$2 i
+  bench_psql postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+  bench_psql postgres "CREATE DATABASE $db" >/dev/null
+  bench_plumbctl "$db" "$prefix" migrate >/dev/null || die "plumbctl migrate failed"
+  bench_plumbctl "$db" "$prefix" account create --email bench@plumb.local --password bench-password \
+    >/dev/null || die "plumbctl account create failed"
+  for ((i = 1; i <= BENCH_WORKER_SITES; i++)); do
+    bench_plumbctl "$db" "$prefix" site create "$(bench_site "$i")" --tz UTC \
+      --account bench@plumb.local >/dev/null || die "plumbctl site create failed"
+  done
+}
+
+# bench_site_args [FIRST [LAST]]: --site flags for bench sites FIRST..LAST (default all).
+bench_site_args() {
+  local i
+  for ((i = ${1:-1}; i <= ${2:-$BENCH_WORKER_SITES}; i++)); do printf -- '--site\n%s\n' "$(bench_site "$i")"; done
+}
+
+# Clock ticks per second of /proc/<pid>/stat times.
+CLK_TCK=$(getconf CLK_TCK)
+
+# proc_ticks PID [WITH_CHILDREN]: utime+stime of PID (plus cutime+cstime, the reaped children's,
+# when WITH_CHILDREN=1); 0 when it is gone. The command name is cut off first: it may hold spaces.
+proc_ticks() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { printf '0'; return 0; }
+  awk -v c="${2:-0}" '{ print $12 + $13 + (c ? $14 + $15 : 0) }' <<<"${stat##*) }"
+}
+
+# pg_cluster_ticks: CPU ticks used by the test cluster so far: the postmaster with every child it
+# has reaped (exited backends) plus every live child (backends, checkpointer, WAL writer, ...).
+pg_cluster_ticks() {
+  local postmaster child total
+  postmaster=$(pg_pid "$TEST_DIR/pg")
+  total=$(proc_ticks "$postmaster" 1)
+  for child in $(ps --ppid "$postmaster" -o pid=); do
+    total=$((total + $(proc_ticks "$child")))
+  done
+  printf '%s' "$total"
+}
+
+# bench_start_workers COUNT DATABASE PREFIX: starts COUNT workers; sets BENCH_WORKER_PIDS and
+# BENCH_WORKER_PORTS (their /metrics ports).
+bench_start_workers() {
+  local count=$1 db=$2 prefix=$3 i port
+  BENCH_WORKER_PIDS=()
+  BENCH_WORKER_PORTS=()
+  for ((i = 1; i <= count; i++)); do
+    port=$(random_free_port "${BENCH_WORKER_PORTS[@]}")
+    PLUMB_PG_DSN=$(bench_dsn "$db") PLUMB_REDIS_URL=$PLUMB_TEST_REDIS_URL PLUMB_REDIS_PREFIX=$prefix \
+      PLUMB_WORKER_NAME=bench-$i PLUMB_WORKER_LISTEN=127.0.0.1:$port PLUMB_LOG_LEVEL=warn \
+      "$BUILD_DIR/services/worker/plumb-worker" >>"$BENCH_DIR/worker-$db-$i.log" 2>&1 &
+    BENCH_WORKER_PIDS+=("$!")
+    BENCH_WORKER_PORTS+=("$port")
+  done
+}
+
+bench_stop_workers() {
+  terminate "$STOP_TIMEOUT" "${BENCH_WORKER_PIDS[@]}"
+  wait "${BENCH_WORKER_PIDS[@]}" 2>/dev/null || true
+  BENCH_WORKER_PIDS=()
+}
+
+# bench_workers_alive: dies with a log tail when a worker has exited.
+bench_workers_alive() {
+  local pid
+  for pid in "${BENCH_WORKER_PIDS[@]}"; do
+    pid_alive "$pid" || {
+      show_log_tail "$(ls -t "$BENCH_DIR"/worker-*.log | head -1)"
+      die "a worker (pid $pid) exited during the benchmark"
+    }
+  done
+}
+
+# stream_drained PREFIX: true when the workers' consumer group has read every entry of the stream
+# (lag 0) and acknowledged them all (pending 0); a worker acknowledges after its commit.
+stream_drained() {
+  local info
+  info=$(redis_cli "$BENCH_REDIS_PORT" "$TEST_DIR/secrets/redis-password" XINFO GROUPS "${1}events" 2>/dev/null) ||
+    return 1
+  awk 'NR % 2 == 1 { k = $0; next } { v[k] = $0 } END { exit !(v["lag"] == "0" && v["pending"] == "0") }' <<<"$info"
+}
+
+# worker_metrics_p95 METRIC: p95 of the histogram METRIC summed over the running workers' /metrics,
+# interpolated linearly inside the bucket that holds it (upper bound when it is in +Inf).
+worker_metrics_p95() {
+  local port
+  for port in "${BENCH_WORKER_PORTS[@]}"; do
+    curl -fsS "http://127.0.0.1:$port/metrics" || die "worker /metrics on port $port did not answer"
+  done | awk -v m="$1" '
+    index($0, m "_bucket{") == 1 {
+      le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
+      c[le] += $NF
+    }
+    END {
+      n = 0
+      for (le in c) { b[++n] = (le == "+Inf" ? 1e300 : le + 0); cnt[b[n]] = c[le] }
+      # insertion sort of the bounds
+      for (i = 2; i <= n; i++) { x = b[i]; j = i - 1; while (j > 0 && b[j] > x) { b[j + 1] = b[j]; j-- } b[j + 1] = x }
+      total = cnt[b[n]]
+      if (total == 0) { print "nan"; exit }
+      want = 0.95 * total; lo = 0; prev = 0
+      for (i = 1; i <= n; i++) {
+        if (cnt[b[i]] >= want) {
+          if (b[i] == 1e300) { printf "%.3f\n", lo; exit }
+          frac = (cnt[b[i]] > prev) ? (want - prev) / (cnt[b[i]] - prev) : 1
+          printf "%.3f\n", lo + (b[i] - lo) * frac; exit
+        }
+        lo = b[i]; prev = cnt[b[i]]
+      }
+    }'
+}
+
+# bench_worker_drain WORKERS RUN: one throughput measurement on a fresh database; appends to
+# BENCH_RATE_<WORKERS> and BENCH_CPU_<WORKERS>; leaves the database for the COPY baseline.
+bench_worker_drain() {
+  local workers=$1 run=$2 db prefix total started ended pg_before pg_after worker_ticks pid
+  local elapsed rate cpu_per_million redis_before redis_after
+  db=bench_w${workers}_r$run
+  prefix="bw$workers-r$run:"
+  bench_worker_db "$db" "$prefix"
+  mapfile -t site_args < <(bench_site_args)
+  # A fixed seed and start (the UTC day a week ago): every run of the day drains the same events.
+  total=$(bench_plumbctl "$db" "$prefix" gen "${site_args[@]}" --events "$BENCH_WORKER_EVENTS" \
+    --seed 1 --days 7 --start "$(date -u -d '7 days ago' +%F)" | sed -n 's/^{"events":\([0-9]*\),.*/\1/p')
+  [[ -n $total ]] || die "plumbctl gen failed"
+  pg_before=$(pg_cluster_ticks)
+  redis_before=$(proc_ticks "$(redis_pid "$TEST_DIR/redis")")
+  started=$(date +%s.%N)
+  bench_start_workers "$workers" "$db" "$prefix"
+  until stream_drained "$prefix"; do
+    bench_workers_alive
+    awk -v s="$started" -v n="$(date +%s.%N)" -v t="$BENCH_DRAIN_TIMEOUT" 'BEGIN { exit !(n - s > t) }' &&
+      die "the workers did not drain $total events within $BENCH_DRAIN_TIMEOUT s"
+    sleep 0.1
+  done
+  ended=$(date +%s.%N)
+  pg_after=$(pg_cluster_ticks)
+  redis_after=$(proc_ticks "$(redis_pid "$TEST_DIR/redis")")
+  worker_ticks=0
+  for pid in "${BENCH_WORKER_PIDS[@]}"; do worker_ticks=$((worker_ticks + $(proc_ticks "$pid"))); done
+  bench_stop_workers
+  BENCH_ROWS=$(bench_psql "$db" "SELECT count(*) FROM events")
+  elapsed=$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", b - a }')
+  rate=$(awk -v n="$total" -v e="$elapsed" 'BEGIN { printf "%.0f", n / e }')
+  cpu_per_million=$(awk -v w="$worker_ticks" -v p="$((pg_after - pg_before))" -v hz="$CLK_TCK" -v n="$total" \
+    'BEGIN { printf "%.1f", (w + p) / hz * 1e6 / n }')
+  note "run $run, $workers worker(s): $total events in $elapsed s = $rate events/s; $BENCH_ROWS rows in events;" \
+    "CPU workers $(awk -v t="$worker_ticks" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz }') s +" \
+    "PostgreSQL $(awk -v t="$((pg_after - pg_before))" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz }') s" \
+    "= $cpu_per_million CPU-s per million events (Redis, not included:" \
+    "$(awk -v t="$((redis_after - redis_before))" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz }') s)"
+  eval "BENCH_RATE_$workers+=(\"\$rate\")"
+  eval "BENCH_CPU_$workers+=(\"\$cpu_per_million\")"
+  BENCH_LAST_DB=$db
+}
+
+# bench_copy_baseline DATABASE: COPY of DATABASE's events rows into a plain table without keys or
+# indexes; appends rows/s to BENCH_COPY_RATES. Both directions through psql \copy (client side,
+# like the workers' COPY); only the load is timed.
+bench_copy_baseline() {
+  local db=$1 file=$BENCH_DIR/events.copy started ended rows
+  bench_psql "$db" "\\copy (SELECT * FROM events) TO '$file'"
+  bench_psql "$db" "DROP TABLE IF EXISTS copy_baseline; CREATE TABLE copy_baseline (LIKE events)"
+  bench_psql "$db" "CHECKPOINT" >/dev/null
+  started=$(date +%s.%N)
+  bench_psql "$db" "\\copy copy_baseline FROM '$file'"
+  ended=$(date +%s.%N)
+  rows=$(bench_psql "$db" "SELECT count(*) FROM copy_baseline")
+  rm -f "$file"
+  BENCH_COPY_RATES+=("$(awk -v n="$rows" -v a="$started" -v b="$ended" 'BEGIN { printf "%.0f", n / (b - a) }')")
+  note "COPY baseline: $rows rows at ${BENCH_COPY_RATES[-1]} rows/s"
+}
+
+# bench_live_db NAME: database, prefix and 2 workers for a live run; sets BENCH_LIVE_DB/PREFIX.
+bench_live_start() {
+  BENCH_LIVE_DB=$1
+  BENCH_LIVE_PREFIX="$1:"
+  bench_worker_db "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX"
+  bench_start_workers 2 "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX"
+  sleep 1
+  bench_workers_alive
+}
+
+bench_worker() {
+  local workers run
+  local -a site_args=()
+  BENCH_COPY_RATES=()
+  BENCH_RATE_1=() BENCH_RATE_2=() BENCH_RATE_4=()
+  BENCH_CPU_1=() BENCH_CPU_2=() BENCH_CPU_4=()
+  BENCH_WORKER_PIDS=()
+  ensure_packages "${PACKAGES[@]}"
+  build_release
+  start_test_datastores
+  BENCH_DIR=$TEST_DIR/bench
+  mkdir -p "$BENCH_DIR"
+  BENCH_PG_PORT=$(pg_port "$TEST_DIR/pg")
+  BENCH_REDIS_PORT=${PLUMB_TEST_REDIS_URL##*:}
+  BENCH_REDIS_PORT=${BENCH_REDIS_PORT%%/*}
+  trap 'bench_stop_workers; cleanup_test_datastores' EXIT
+
+  say "benchmark: workers draining $BENCH_WORKER_EVENTS events (10 sites, 7 days) vs COPY, ${BENCH_RUNS}× each"
+  for ((run = 1; run <= BENCH_RUNS; run++)); do
+    for workers in "${BENCH_WORKER_COUNTS[@]}"; do
+      bench_worker_drain "$workers" "$run"
+      if ((workers == 1)); then bench_copy_baseline "$BENCH_LAST_DB"; fi
+      bench_psql postgres "DROP DATABASE $BENCH_LAST_DB" >/dev/null
+      # The stream and the visit state of this configuration: every configuration starts from an
+      # empty Redis (this one is the benchmark's own), not from gigabytes of earlier state.
+      redis_cli "$BENCH_REDIS_PORT" "$TEST_DIR/secrets/redis-password" FLUSHDB >/dev/null
+    done
+  done
+
+  # Freshness: 2 workers, BENCH_LIVE_RATE events/s for BENCH_SECONDS, p95 of their histograms.
+  local live_seconds=${PLUMB_BENCH_SECONDS:-30} freshness
+  say "freshness: 2 workers, $BENCH_LIVE_RATE events/s for $live_seconds s"
+  bench_live_start bench_fresh
+  mapfile -t site_args < <(bench_site_args)
+  bench_plumbctl "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX" gen "${site_args[@]}" \
+    --events $((BENCH_LIVE_RATE * live_seconds)) --live "$BENCH_LIVE_RATE" >/dev/null || die "plumbctl gen --live failed"
+  sleep 3  # the last batches: at most one batch wait plus a commit
+  freshness=$(worker_metrics_p95 plumb_worker_freshness_seconds)
+  note "freshness p95 $freshness s"
+  bench_stop_workers
+
+  # Fairness: site 1 floods at BENCH_FLOOD_FACTOR× while sites 2..10 each send BENCH_SITE_RATE.
+  # Every second, lag = now() - newest received_at stored for sites 2..10 (PK-indexed per site).
+  local flood_rate=$((BENCH_SITE_RATE * BENCH_FLOOD_FACTOR)) others_rate=$((BENCH_SITE_RATE * (BENCH_WORKER_SITES - 1)))
+  local flood_pid others_pid flood_id fairness flood_freshness
+  local -a lags=()
+  say "fairness: $(bench_site 1) at $flood_rate events/s, 9 sites at $BENCH_SITE_RATE events/s each, $live_seconds s"
+  bench_live_start bench_fair
+  flood_id=$(bench_psql "$BENCH_LIVE_DB" "SELECT id FROM sites WHERE domain = '$(bench_site 1)'")
+  mapfile -t site_args < <(bench_site_args 2)
+  bench_plumbctl "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX" gen --site "$(bench_site 1)" \
+    --events $((flood_rate * live_seconds)) --live "$flood_rate" --seed 2 >/dev/null &
+  flood_pid=$!
+  bench_plumbctl "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX" gen "${site_args[@]}" \
+    --events $((others_rate * live_seconds)) --live "$others_rate" --seed 3 >/dev/null &
+  others_pid=$!
+  sleep 2  # warm-up: the first batches
+  while pid_alive "$others_pid" || pid_alive "$flood_pid"; do
+    lags+=("$(bench_psql "$BENCH_LIVE_DB" "SELECT round(extract(epoch FROM now() - max(newest))::numeric, 3)
+      FROM (SELECT (SELECT max(received_at) FROM events e WHERE e.site_id = s.id) AS newest
+            FROM sites s WHERE s.id <> $flood_id) n")")
+    sleep 1
+  done
+  wait "$flood_pid" || die "plumbctl gen --live (flood) failed"
+  wait "$others_pid" || die "plumbctl gen --live (other sites) failed"
+  sleep 3
+  fairness=$(printf '%s\n' "${lags[@]}" | sort -g | awk '{ v[NR] = $1 } END { i = int(NR * 0.95 + 0.999); if (i < 1) i = 1; print v[i] }')
+  flood_freshness=$(worker_metrics_p95 plumb_worker_freshness_seconds)
+  note "fairness: ${#lags[@]} samples, p95 lag of the other sites $fairness s; freshness p95 (all sites) $flood_freshness s"
+  bench_stop_workers
+
+  local copy best best_rate=0
+  copy=$(median "${BENCH_COPY_RATES[@]}")
+  for workers in "${BENCH_WORKER_COUNTS[@]}"; do
+    local -n rates="BENCH_RATE_$workers"
+    bench_line "worker_$workers" "$(median "${rates[@]}")" events/s "$copy" "≥0.5×_COPY_and_≥25000/s"
+    if awk -v a="$(median "${rates[@]}")" -v b="$best_rate" 'BEGIN { exit !(a > b) }'; then
+      best_rate=$(median "${rates[@]}")
+      best=$workers
+    fi
+    unset -n rates
+  done
+  bench_line worker_cpu_per_million "$(median "${BENCH_CPU_4[@]}")" CPU-s 0 "info_4_workers"
+  bench_line worker_vs_copy "$best_rate" events/s "$copy" "≥0.5×_COPY_(best:_${best}_workers)"
+  bench_line worker_freshness_p95 "$freshness" s 0 "≤2_s_at_1000_events/s"
+  bench_line worker_fairness_p95 "$fairness" s 0 "≤5_s_for_other_sites_with_one_site_at_20×"
+}
+
 # wait_http URL: true once URL answers (within ~10 s).
 wait_http() {
   local tries=0
@@ -141,6 +449,7 @@ wait_http() {
 cmd_bench() {
   case ${1:-} in
     collector) bench_collector ;;
-    *) usage_error "bench needs a target: collector" ;;
+    worker) bench_worker ;;
+    *) usage_error "bench needs a target: collector or worker" ;;
   esac
 }

@@ -1,9 +1,14 @@
 #include "commands.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
 #include <map>
 #include <optional>
+#include <thread>
 
+#include "plumb/core/event_id.hpp"
+#include "plumb/datagen/generator.hpp"
 #include "plumb/enrich/referrer.hpp"
 #include "plumb/enrich/user_agent.hpp"
 #include "plumb/json/writer.hpp"
@@ -37,10 +42,12 @@ settings read_settings(const config::lookup_fn& lookup) {
   return s;
 }
 
-// Parsed command line: positional words and --flag value pairs (--flag alone = "true").
+// Parsed command line: positional words and --flag value pairs (--flag alone = "true"). A flag
+// given several times keeps its last value in `flags` and every value, in order, in `repeated`.
 struct command_line {
   std::vector<std::string> words;
   std::map<std::string, std::string> flags;
+  std::map<std::string, std::vector<std::string>> repeated;
 
   std::string required(const std::string& flag) const {
     const auto it = flags.find(flag);
@@ -69,6 +76,7 @@ const std::map<std::string, command_spec>& commands() {
       {"referrer", {{}, {}, {}}},
       {"dlq list", {{}, {"limit"}, {}}},
       {"dlq retry", {{}, {"id", "all"}, {}}},
+      {"gen", {{"site", "events"}, {"weight", "days", "seed", "start", "live"}, {}}},
   };
   return specs;
 }
@@ -97,6 +105,7 @@ command_line parse(const std::vector<std::string>& args) {
       value = args[++i];
     }
     cl.flags[name] = value;
+    cl.repeated[name].push_back(value);
   }
   return cl;
 }
@@ -107,7 +116,7 @@ std::string command_name(const command_line& cl) {
   if (cl.words.empty()) {
     throw usage_error("no command given");
   }
-  const bool one_word = cl.words[0] == "migrate" || cl.words[0] == "ua" ||
+  const bool one_word = cl.words[0] == "migrate" || cl.words[0] == "gen" || cl.words[0] == "ua" ||
                         cl.words[0] == "referrer" || cl.words.size() < 2;
   const std::string name = one_word ? cl.words[0] : cl.words[0] + " " + cl.words[1];
   const auto spec = commands().find(name);
@@ -234,9 +243,208 @@ int execute_referrer(std::istream& in, std::ostream& out) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// gen: deterministic traffic from plumb::datagen onto the ingest stream, as the collector would
+// have appended it (benchmarks, demo history).
+
+// Entries per queue::append: one pipelined round trip each, bounded so a large run never holds
+// one huge RESP buffer in memory twice.
+constexpr std::size_t gen_chunk = 1'000;
+// Bounds of the numeric options: an --events far beyond these is a typo, not a benchmark.
+constexpr std::int64_t max_gen_events = 100'000'000;
+constexpr std::int64_t max_gen_days = 3'660;
+constexpr std::int64_t max_gen_weight = 1'000'000;
+constexpr std::int64_t max_live_rate = 10'000'000;
+// --live sends a chunk about this often: fine enough that the offered rate is smooth at the
+// scale of a worker batch wait, coarse enough that sleeping costs nothing.
+constexpr std::chrono::milliseconds live_tick{50};
+constexpr std::int64_t day_ms = 86'400'000;
+
+struct gen_request {
+  std::vector<std::string> domains;        // in command-line order, distinct
+  std::map<std::string, std::int64_t> weights;  // domain as given -> weight (default 1)
+  std::int64_t events = 0;
+  std::int64_t days = 1;
+  std::uint64_t seed = 1;
+  std::optional<std::int64_t> start_ms;  // midnight UTC of --start
+  std::optional<std::int64_t> live_rate;  // events per second
+};
+
+// A decimal integer in [low, high]; usage_error naming the flag otherwise.
+std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t low,
+                          std::int64_t high) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    throw usage_error("--" + flag + " must be a number from " + std::to_string(low) + " to " +
+                      std::to_string(high));
+  }
+  const std::int64_t value = std::stoll(text);
+  if (value < low || value > high) {
+    throw usage_error("--" + flag + " must be a number from " + std::to_string(low) + " to " +
+                      std::to_string(high));
+  }
+  return value;
+}
+
+// "YYYY-MM-DD" as Unix ms of that day's UTC midnight; usage_error on anything else.
+std::int64_t date_flag(const std::string& text) {
+  const auto bad = [&] { return usage_error("--start must be a date YYYY-MM-DD, got '" + text + "'"); };
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') {
+    throw bad();
+  }
+  for (const std::size_t i : {0UL, 1UL, 2UL, 3UL, 5UL, 6UL, 8UL, 9UL}) {
+    if (text[i] < '0' || text[i] > '9') {
+      throw bad();
+    }
+  }
+  const std::chrono::year_month_day date{std::chrono::year(std::stoi(text.substr(0, 4))),
+                                         std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
+                                         std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2))))};
+  if (!date.ok() || date.year() < std::chrono::year(1970)) {
+    throw bad();
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::sys_days(date).time_since_epoch())
+      .count();
+}
+
+gen_request parse_gen(const command_line& cl) {
+  gen_request r;
+  for (const auto& domain : cl.repeated.at("site")) {
+    if (domain.empty() || domain == "true") {
+      throw usage_error("--site needs a domain");
+    }
+    if (std::find(r.domains.begin(), r.domains.end(), domain) != r.domains.end()) {
+      throw usage_error("--site " + domain + " is given twice");
+    }
+    r.domains.push_back(domain);
+  }
+  if (const auto it = cl.repeated.find("weight"); it != cl.repeated.end()) {
+    for (const auto& pair : it->second) {
+      const auto eq = pair.rfind('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw usage_error("--weight must be DOMAIN=N, got '" + pair + "'");
+      }
+      const std::string domain = pair.substr(0, eq);
+      if (std::find(r.domains.begin(), r.domains.end(), domain) == r.domains.end()) {
+        throw usage_error("--weight names " + domain + ", which is not one of the --site domains");
+      }
+      r.weights[domain] = integer_flag("weight", pair.substr(eq + 1), 1, max_gen_weight);
+    }
+  }
+  r.events = integer_flag("events", cl.required("events"), 0, max_gen_events);
+  if (cl.has("days")) {
+    r.days = integer_flag("days", cl.required("days"), 1, max_gen_days);
+  }
+  if (cl.has("seed")) {
+    r.seed = static_cast<std::uint64_t>(integer_flag("seed", cl.required("seed"), 0, std::numeric_limits<std::int64_t>::max()));
+  }
+  if (cl.has("start")) {
+    r.start_ms = date_flag(cl.required("start"));
+  }
+  if (cl.has("live")) {
+    if (cl.has("start") || cl.has("days")) {
+      throw usage_error("--live re-stamps events at send time: it takes no --start or --days");
+    }
+    r.live_rate = integer_flag("live", cl.required("live"), 1, max_live_rate);
+  }
+  return r;
+}
+
+// --live: each event gets received_ms = now and a fresh id at the moment its chunk is sent, in
+// datagen's order; chunks are paced so that event i leaves at start + i / rate (no catch-up
+// bursts beyond what fell behind, no drift from per-chunk rounding).
+void append_live(redis::connection& redis, const events::keys& keys, std::vector<events::event>& events,
+                 std::int64_t rate) {
+  const std::size_t per_tick =
+      std::clamp<std::size_t>(static_cast<std::size_t>(rate * live_tick.count() / 1000), 1, gen_chunk);
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::string> records;
+  records.reserve(per_tick);
+  for (std::size_t first = 0; first < events.size(); first += per_tick) {
+    const auto due = started + std::chrono::microseconds(static_cast<std::int64_t>(first) * 1'000'000 / rate);
+    std::this_thread::sleep_until(due);
+    const std::size_t count = std::min(per_tick, events.size() - first);
+    const auto now = core::system_clock::instance().now();
+    records.clear();
+    for (std::size_t i = first; i < first + count; ++i) {
+      auto& e = events[i];
+      e.id = core::event_id::generate(now);
+      e.received_ms = core::unix_ms(now);
+      records.push_back(queue::serialize(e));
+    }
+    queue::append(redis, keys, records);
+  }
+}
+
+int execute_gen(const gen_request& request, pqxx::transaction_base& tx, const settings& s,
+                std::ostream& out) {
+  datagen::options opts;
+  opts.seed = request.seed;
+  opts.days = request.days;
+  opts.target_events = request.events;
+  std::vector<std::pair<std::string, std::int64_t>> resolved;  // normalized domain, site id
+  for (const auto& domain : request.domains) {
+    const auto site = storage::find_site(tx, domain);
+    if (!site) {
+      throw storage::invalid_input("site", "no site with domain " + domain);
+    }
+    for (const auto& [known, id] : resolved) {
+      if (id == site->id) {
+        throw usage_error("--site " + domain + " is the same site as " + known);
+      }
+    }
+    resolved.emplace_back(site->domain, site->id);
+    const auto weight = request.weights.find(domain);
+    opts.sites.push_back({site->id, site->domain,
+                          static_cast<std::uint32_t>(weight == request.weights.end() ? 1 : weight->second)});
+  }
+  tx.commit();  // read only; a --live run must not hold a transaction open for its duration
+  const auto now_ms = core::unix_ms(core::system_clock::instance().now());
+  opts.start_ms = request.start_ms.value_or(now_ms - request.days * day_ms);
+
+  auto data = datagen::generate(opts);
+  std::map<std::int64_t, std::int64_t> per_site;
+  for (const auto& e : data.events) {
+    ++per_site[e.site_id];
+  }
+
+  redis::connection redis(s.common.redis);
+  if (request.live_rate) {
+    append_live(redis, s.common.keys, data.events, *request.live_rate);
+  } else {  // historical: as fast as Redis accepts, gen_chunk entries per round trip
+    std::vector<std::string> records;
+    records.reserve(std::min(data.events.size(), gen_chunk));
+    for (std::size_t first = 0; first < data.events.size(); first += gen_chunk) {
+      records.clear();
+      const std::size_t end = std::min(first + gen_chunk, data.events.size());
+      for (std::size_t i = first; i < end; ++i) {
+        records.push_back(queue::serialize(data.events[i]));
+      }
+      queue::append(redis, s.common.keys, records);
+    }
+  }
+
+  json::writer w;
+  w.begin_object()
+      .key("events").value(static_cast<std::int64_t>(data.events.size()))
+      .key("visits").value(static_cast<std::int64_t>(data.visits.size()))
+      .key("sites").begin_array();
+  for (const auto& [domain, id] : resolved) {
+    w.begin_object().key("domain").value(domain).key("id").value(id).key("events").value(per_site[id]).end_object();
+  }
+  w.end_array().end_object();
+  out << std::move(w).str() << "\n";
+  return 0;
+}
+
 int execute(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {
   if (name.rfind("dlq ", 0) == 0) {
     return execute_dlq(cl, name, s, out);
+  }
+  // gen's options are checked before anything is connected to.
+  std::optional<gen_request> gen;
+  if (name == "gen") {
+    gen = parse_gen(cl);
   }
   auto conn = pg::connect({s.pg_dsn, std::chrono::minutes(10), "plumbctl"});
   if (name == "migrate") {
@@ -248,6 +456,9 @@ int execute(const command_line& cl, const std::string& name, const settings& s, 
     return 0;
   }
   pqxx::work tx(*conn);
+  if (gen) {
+    return execute_gen(*gen, tx, s, out);
+  }
   if (name == "account create") {
     const std::string email = cl.required("email");
     if (cl.has("exists-ok") && storage::find_account(tx, email)) {
@@ -316,6 +527,13 @@ std::string usage() {
          "  plumbctl referrer                                          referrer URLs on stdin -> JSON lines\n"
          "  plumbctl dlq list [--limit N]                             dead-lettered stream entries, as JSON lines\n"
          "  plumbctl dlq retry --id ID | --all                        put them back on the stream\n"
+         "  plumbctl gen --site DOMAIN [--site DOMAIN...] [--weight DOMAIN=N...] --events N\n"
+         "               [--days D] [--seed S] [--start YYYY-MM-DD] [--live RATE]\n"
+         "                                                            deterministic test traffic onto the\n"
+         "                                                            ingest stream (default: D=1 days\n"
+         "                                                            ending now, seed 1); --live RATE:\n"
+         "                                                            stamped at send time, RATE events/s;\n"
+         "                                                            prints {\"events\",\"visits\",\"sites\"}\n"
          "\n"
          "Configuration (environment):\n"
          "  PLUMB_PG_DSN         postgresql:// URI of the database\n" +

@@ -1,9 +1,12 @@
 // plumbctl against real PostgreSQL and Redis: exit statuses, messages and idempotent set-up.
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "commands.hpp"
+#include "plumb/core/clock.hpp"
+#include "plumb/core/event_id.hpp"
 #include "plumb/queue/stream.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/test_support/environment.hpp"
@@ -161,4 +164,130 @@ TEST_CASE("plumbctl referrer prints source, medium and search term per referrer"
         "\n"
         R"json({"source":"Direct / None","medium":"(none)"})json"
         "\n");
+}
+
+namespace {
+
+// Every entry of the ingest stream as field -> value maps, oldest first.
+std::vector<std::map<std::string, std::string>> stream_entries(redis::connection& redis,
+                                                                const events::keys& keys) {
+  std::vector<std::map<std::string, std::string>> entries;
+  const auto reply = redis.command({"XRANGE", keys.events_stream(), "-", "+"});
+  for (const auto& entry : reply.elements) {
+    std::map<std::string, std::string> fields;
+    const auto& pairs = entry.elements.at(1).elements;
+    for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
+      fields[pairs[i].str] = pairs[i + 1].str;
+    }
+    entries.push_back(std::move(fields));
+  }
+  return entries;
+}
+
+}  // namespace
+
+TEST_CASE("plumbctl gen puts deterministic traffic for known sites on the stream") {
+  test_support::scoped_database db;
+  const std::string prefix = test_support::unique_name("t:") + ":";
+  const events::keys keys(prefix);
+  const cli plumbctl({{"PLUMB_PG_DSN", db.dsn()},
+                      {"PLUMB_REDIS_URL", test_support::redis_url()},
+                      {"PLUMB_REDIS_PREFIX", prefix}});
+  REQUIRE(plumbctl({"migrate"}).status == 0);
+  REQUIRE(plumbctl({"account", "create", "--email", "g@example.com", "--password", "long enough"}).status == 0);
+  REQUIRE(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "g@example.com"}).status == 0);
+  REQUIRE(plumbctl({"site", "create", "b.example", "--tz", "UTC", "--account", "g@example.com"}).status == 0);
+  redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
+
+  const std::vector<std::string> args{"gen", "--site", "a.example", "--site", "b.example", "--weight",
+                                      "b.example=3", "--events", "1000", "--start", "2026-03-01",
+                                      "--days", "2", "--seed", "7"};
+  const auto first = plumbctl(args);
+  INFO(first.err);
+  REQUIRE(first.status == 0);
+  CHECK(first.out.rfind(R"({"events":)", 0) == 0);
+  CHECK(first.out.find(R"("visits":)") != std::string::npos);
+  CHECK(first.out.find(R"({"domain":"a.example","id":)") != std::string::npos);
+  CHECK(first.out.find(R"({"domain":"b.example","id":)") != std::string::npos);
+
+  const auto entries = stream_entries(redis, keys);
+  REQUIRE(entries.size() >= 1000);
+  CHECK(first.out.find(R"({"events":)" + std::to_string(entries.size()) + ",") == 0);
+  std::map<std::string, std::size_t> per_site;
+  const std::int64_t start_ms = 1'772'323'200'000;  // 2026-03-01T00:00:00Z
+  for (const auto& e : entries) {
+    ++per_site[e.at("site")];
+    const auto ts = std::stoll(e.at("ts"));
+    CHECK(ts >= start_ms);
+    CHECK(ts < start_ms + 3 * 86'400'000);  // two days, plus visits running past the end
+  }
+  REQUIRE(per_site.size() == 2);
+  // b.example has three times a.example's weight: clearly more of the traffic.
+  CHECK(per_site.rbegin()->second > 2 * per_site.begin()->second);
+
+  // The same seed gives the same events, ids included.
+  redis.command({"DEL", keys.events_stream()});
+  REQUIRE(plumbctl(args).status == 0);
+  const auto again = stream_entries(redis, keys);
+  REQUIRE(again.size() == entries.size());
+  CHECK(again.front() == entries.front());
+  CHECK(again.back() == entries.back());
+  redis.command({"DEL", keys.events_stream()});
+}
+
+TEST_CASE("plumbctl gen --live stamps events at send time") {
+  test_support::scoped_database db;
+  const std::string prefix = test_support::unique_name("t:") + ":";
+  const events::keys keys(prefix);
+  const cli plumbctl({{"PLUMB_PG_DSN", db.dsn()},
+                      {"PLUMB_REDIS_URL", test_support::redis_url()},
+                      {"PLUMB_REDIS_PREFIX", prefix}});
+  REQUIRE(plumbctl({"migrate"}).status == 0);
+  REQUIRE(plumbctl({"account", "create", "--email", "g@example.com", "--password", "long enough"}).status == 0);
+  REQUIRE(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "g@example.com"}).status == 0);
+  redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
+
+  const auto before = core::unix_ms(core::system_clock::instance().now());
+  const auto live = plumbctl({"gen", "--site", "a.example", "--events", "200", "--live", "100000"});
+  INFO(live.err);
+  REQUIRE(live.status == 0);
+  const auto after = core::unix_ms(core::system_clock::instance().now());
+  const auto entries = stream_entries(redis, keys);
+  REQUIRE(entries.size() >= 200);
+  std::set<std::string> ids;
+  std::int64_t previous = 0;
+  for (const auto& e : entries) {
+    const auto ts = std::stoll(e.at("ts"));
+    CHECK(ts >= before);
+    CHECK(ts <= after);
+    CHECK(ts >= previous);  // datagen's order, stamped as sent
+    previous = ts;
+    const auto id = core::event_id::parse(e.at("id"));
+    REQUIRE(id);
+    CHECK(id->unix_ms() == ts);
+    ids.insert(e.at("id"));
+  }
+  CHECK(ids.size() == entries.size());
+  redis.command({"DEL", keys.events_stream()});
+}
+
+TEST_CASE("plumbctl gen refuses unknown sites and bad options") {
+  test_support::scoped_database db;
+  const std::string prefix = test_support::unique_name("t:") + ":";
+  const cli plumbctl({{"PLUMB_PG_DSN", db.dsn()},
+                      {"PLUMB_REDIS_URL", test_support::redis_url()},
+                      {"PLUMB_REDIS_PREFIX", prefix}});
+  REQUIRE(plumbctl({"migrate"}).status == 0);
+  const auto unknown = plumbctl({"gen", "--site", "nowhere.example", "--events", "10"});
+  CHECK(unknown.status == 1);
+  CHECK(unknown.err.find("no site with domain nowhere.example") != std::string::npos);
+
+  CHECK(plumbctl({"gen", "--events", "10"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "-1"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--start", "2026-02-30"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--weight", "b.example=2"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--weight", "a.example=0"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--live", "0"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--site", "a.example", "--events", "10"}).status == 2);
 }

@@ -16,6 +16,8 @@ class keys {
   // Entries of sites that took more than their share of a backlogged ingest stream, moved aside
   // by workers so other sites' events are not held up behind them (processed with spare capacity).
   std::string deferred_stream() const { return prefix_ + "events:deferred"; }
+  // Sorted set of database write leases (worker name -> expiry), capping concurrent writers.
+  std::string db_write_slots() const { return prefix_ + "db-write-slots"; }
   // Entries that failed processing repeatedly, with their error.
   std::string dead_letter_stream() const { return prefix_ + "events:dead"; }
   // Hash: registered domain -> site descriptor JSON; published by plumbctl / the dashboard.
