@@ -12,6 +12,33 @@ constexpr std::chrono::seconds trim_interval{5};
 // How often a worker creates next months' partitions and applies sites' data retention. Any
 // worker may; advisory locks make concurrent runs safe (a second one does nothing).
 constexpr std::chrono::minutes maintenance_interval{10};
+// A database write slot for the scope of one transaction, when writers are capped.
+class held_slot {
+ public:
+  held_slot(queue::write_slots* slots, const std::string& holder, std::chrono::milliseconds wait)
+      : slots_(slots), holder_(holder) {
+    if (slots_ != nullptr && !slots_->acquire(holder_, wait)) {
+      throw std::runtime_error("no database write slot freed up (PLUMB_WORKER_MAX_DB_WRITERS)");
+    }
+  }
+  ~held_slot() {
+    if (slots_ == nullptr) {
+      return;
+    }
+    try {
+      slots_->release(holder_);
+    } catch (const std::exception&) {
+      // Redis is gone: the lease runs out by itself, and the batch outcome must not change.
+    }
+  }
+  held_slot(const held_slot&) = delete;
+  held_slot& operator=(const held_slot&) = delete;
+
+ private:
+  queue::write_slots* slots_;
+  const std::string& holder_;
+};
+
 }  // namespace
 
 worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& registry)
@@ -45,6 +72,7 @@ void worker::connect() {
   if (!redis_ || redis_->broken()) {
     consumer_.reset();
     deferred_.reset();
+    write_slots_.reset();
     // The blocking read waits up to batch_wait: the command timeout must outlast it.
     redis_ = std::make_unique<redis::connection>(
         cfg_.common.redis, redis::timeouts{std::chrono::milliseconds(2'000),
@@ -55,6 +83,11 @@ void worker::connect() {
                                                   cfg_.common.keys.deferred_stream());
     deferred_->ensure_group();
     visits_ = std::make_unique<visits::tracker>(*redis_, cfg_.common.keys);
+    if (cfg_.max_db_writers > 0) {
+      // A lease outlives any transaction (statement_timeout bounds each statement of it).
+      write_slots_ = std::make_unique<queue::write_slots>(*redis_, cfg_.common.keys, cfg_.max_db_writers,
+                                                          4 * cfg_.statement_timeout);
+    }
   }
   if (!pg_ || !pg_->is_open()) {
     pg_ = pg::connect({cfg_.pg_dsn, cfg_.statement_timeout, "plumb-worker"});
@@ -243,6 +276,7 @@ void worker::store_or_bisect(std::span<const storage::stored_event> batch,
     return;
   }
   try {
+    const held_slot slot(write_slots_.get(), cfg_.consumer_name, cfg_.statement_timeout);
     const auto written = writer_.write(*pg_, batch);
     const auto committed_ms = core::unix_ms(core::system_clock::instance().now());
     for (const auto& e : batch) {

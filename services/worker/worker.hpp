@@ -20,6 +20,7 @@
 #include "plumb/metrics/registry.hpp"
 #include "plumb/pg/connection.hpp"
 #include "plumb/queue/stream.hpp"
+#include "plumb/queue/write_slots.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/partitions.hpp"
@@ -69,6 +70,7 @@ class worker {
   std::unique_ptr<queue::consumer> consumer_;  // the ingest stream
   std::unique_ptr<queue::consumer> deferred_;  // the deferred stream (see take_fair_share)
   std::unique_ptr<visits::tracker> visits_;
+  std::unique_ptr<queue::write_slots> write_slots_;  // only with PLUMB_WORKER_MAX_DB_WRITERS
   storage::event_writer writer_;
   // After a failure or restart, this consumer's unacknowledged entries are re-read first.
   bool drain_pending_ = true;

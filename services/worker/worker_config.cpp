@@ -23,6 +23,7 @@ worker_config worker_config::from_env(config::env_reader& env) {
                                    std::chrono::milliseconds(100), std::chrono::milliseconds(3'600'000));
   c.claim_idle = env.millis("PLUMB_WORKER_CLAIM_IDLE_MS", std::chrono::milliseconds(60'000),
                             std::chrono::milliseconds(10), std::chrono::milliseconds(86'400'000));
+  c.max_db_writers = static_cast<std::size_t>(env.integer("PLUMB_WORKER_MAX_DB_WRITERS", 0, 0, 10'000));
   c.site_share_percent =
       static_cast<std::size_t>(env.integer("PLUMB_WORKER_SITE_SHARE_PERCENT", 10, 1, 100));
   c.max_deliveries = env.integer("PLUMB_WORKER_MAX_DELIVERIES", 5, 1, 1'000);
@@ -50,6 +51,8 @@ std::string worker_config::help() {
          "  PLUMB_WORKER_STATEMENT_TIMEOUT_MS  PostgreSQL statement_timeout (default 60000)\n"
          "  PLUMB_WORKER_CLAIM_IDLE_MS         take over entries pending this long with a dead worker (default 60000)\n"
          "  PLUMB_WORKER_MAX_DELIVERIES        dead-letter an entry delivered this often without success (default 5)\n"
+         "  PLUMB_WORKER_MAX_DB_WRITERS        workers (of all processes) writing to PostgreSQL at once;\n"
+         "                                     caps database load whatever the worker count (default 0: no cap)\n"
          "  PLUMB_WORKER_SITE_SHARE_PERCENT    share of a batch one site may fill while the stream is\n"
          "                                     backlogged; the rest waits in a deferred stream (default 10)\n"
          "  PLUMB_WORKER_LISTEN                host:port for /healthz and /metrics (default 127.0.0.1:0)\n"

@@ -18,6 +18,8 @@ struct worker_config {
   std::chrono::milliseconds statement_timeout{60'000};
   // Entries pending this long with any consumer are taken over (their worker probably died).
   std::chrono::milliseconds claim_idle{60'000};
+  // At most this many workers (over all processes) write to PostgreSQL at once; 0: no cap.
+  std::size_t max_db_writers = 0;
   // While the ingest stream is backlogged, one site may fill at most this share of a batch.
   std::size_t site_share_percent = 10;
   // An entry delivered this many times without being stored is dead-lettered.

@@ -263,3 +263,23 @@ TEST_CASE("a flooding site's backlog is deferred so other sites' events go first
   CHECK(f.rollup(events::dimension::total, "", "pageviews") == 500);
   CHECK(f.pending() == 0);
 }
+
+TEST_CASE("with writers capped, a worker waits for a free database write slot") {
+  fixture f;
+  f.cfg.max_db_writers = 1;
+  f.cfg.statement_timeout = std::chrono::milliseconds(200);  // also how long it waits for a slot
+  queue::append(f.redis, f.cfg.common.keys, std::vector<std::string>{f.event(), f.event()});
+  queue::write_slots others(f.redis, f.cfg.common.keys, 1, std::chrono::seconds(30));
+  REQUIRE(others.acquire("another-worker", std::chrono::milliseconds(0)));
+
+  worker::worker w(f.cfg, f.log, f.registry);
+  int rounds = 0;
+  w.run([&rounds] { return ++rounds > 3; });
+  CHECK(f.stored() == 0);
+  CHECK_THAT(w.last_error(), Catch::Contains("write slot"));
+  others.release("another-worker");
+  rounds = 0;
+  w.run([&rounds] { return ++rounds > 3; });  // re-reads what failed, as after any failure
+  CHECK(f.stored() == 2);
+  CHECK(f.pending() == 0);
+}
