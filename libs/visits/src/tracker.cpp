@@ -2,8 +2,11 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <map>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 
 #include "plumb/core/embedded_file.hpp"
 
@@ -49,11 +52,11 @@ std::string live_key(const std::string& prefix, std::int64_t site_id) {
   return prefix + "live:" + site_tag(site_id);
 }
 
-// Reads the script's reply: fields "<len>:<bytes>" back to back (visit.lua). Throws
-// redis::error on anything else, which would mean a different script under our name.
-class reply_reader {
+// Reads a reply cached by earlier versions of the script: fields "<len>:<bytes>" back to back
+// (a count, then snapshots). Throws redis::error on anything else.
+class text_reply_reader {
  public:
-  explicit reply_reader(std::string_view text) : rest_(text) {}
+  explicit text_reply_reader(std::string_view text) : rest_(text) {}
 
   std::string_view next() {
     const auto colon = rest_.find(':');
@@ -100,11 +103,8 @@ class reply_reader {
   std::string_view rest_;
 };
 
-transition parse_reply(const redis::reply& reply) {
-  if (reply.type != redis::reply::kind::string) {
-    throw redis::error("visits: unexpected script reply type");
-  }
-  reply_reader reader(reply.str);
+transition parse_text_reply(std::string_view text) {
+  text_reply_reader reader(text);
   transition t;
   // No reserve(count): the count is only trusted as far as the snapshots it announces parse.
   const auto count = reader.next_integer();
@@ -121,8 +121,244 @@ transition parse_reply(const redis::reply& reply) {
   return t;
 }
 
+// Reads the subset of MessagePack that Redis's cmsgpack writes for the script's replies:
+// arrays, strings, integers, booleans. Throws redis::error on anything else or on truncation.
+class msgpack_reader {
+ public:
+  explicit msgpack_reader(std::string_view data) : rest_(data) {}
+
+  std::size_t next_array_size() {
+    const auto tag = byte();
+    if (tag >= 0x90 && tag <= 0x9f) {
+      return tag & 0x0fU;
+    }
+    if (tag == 0xdc) {
+      return static_cast<std::size_t>(big_endian(2));
+    }
+    if (tag == 0xdd) {
+      return static_cast<std::size_t>(big_endian(4));
+    }
+    throw malformed();
+  }
+
+  std::string_view next_string() {
+    const auto tag = byte();
+    std::size_t length = 0;
+    if (tag >= 0xa0 && tag <= 0xbf) {
+      length = tag & 0x1fU;
+    } else if (tag == 0xd9 || tag == 0xc4) {
+      length = static_cast<std::size_t>(big_endian(1));
+    } else if (tag == 0xda || tag == 0xc5) {
+      length = static_cast<std::size_t>(big_endian(2));
+    } else if (tag == 0xdb || tag == 0xc6) {
+      length = static_cast<std::size_t>(big_endian(4));
+    } else {
+      throw malformed();
+    }
+    if (length > rest_.size()) {
+      throw malformed();
+    }
+    const auto value = rest_.substr(0, length);
+    rest_.remove_prefix(length);
+    return value;
+  }
+
+  std::int64_t next_integer() {
+    const auto tag = byte();
+    if (tag <= 0x7f) {
+      return tag;
+    }
+    if (tag >= 0xe0) {
+      return static_cast<std::int64_t>(tag) - 0x100;
+    }
+    switch (tag) {
+      case 0xcc:
+        return static_cast<std::int64_t>(big_endian(1));
+      case 0xcd:
+        return static_cast<std::int64_t>(big_endian(2));
+      case 0xce:
+        return static_cast<std::int64_t>(big_endian(4));
+      case 0xcf: {
+        const auto value = big_endian(8);
+        if (value > static_cast<std::uint64_t>(INT64_MAX)) {
+          throw malformed();
+        }
+        return static_cast<std::int64_t>(value);
+      }
+      case 0xd0:
+        return static_cast<std::int8_t>(big_endian(1));
+      case 0xd1:
+        return static_cast<std::int16_t>(big_endian(2));
+      case 0xd2:
+        return static_cast<std::int32_t>(big_endian(4));
+      case 0xd3:
+        return static_cast<std::int64_t>(big_endian(8));
+      default:
+        throw malformed();
+    }
+  }
+
+  bool next_bool() {
+    const auto tag = byte();
+    if (tag != 0xc2 && tag != 0xc3) {
+      throw malformed();
+    }
+    return tag == 0xc3;
+  }
+
+  snapshot next_snapshot() {
+    snapshot s;
+    s.visit_id = next_string();
+    s.start_ms = next_integer();
+    s.last_ms = next_integer();
+    s.entry_page = next_string();
+    s.exit_page = next_string();
+    s.attribution = next_string();
+    s.pageviews = next_integer();
+    s.events = next_integer();
+    s.bounce = next_bool();
+    return s;
+  }
+
+  bool done() const { return rest_.empty(); }
+
+ private:
+  static redis::error malformed() { return redis::error("visits: malformed script reply"); }
+
+  std::uint8_t byte() {
+    if (rest_.empty()) {
+      throw malformed();
+    }
+    const auto value = static_cast<std::uint8_t>(rest_.front());
+    rest_.remove_prefix(1);
+    return value;
+  }
+
+  std::uint64_t big_endian(std::size_t bytes) {
+    if (bytes > rest_.size()) {
+      throw malformed();
+    }
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < bytes; ++i) {
+      value = (value << 8U) | static_cast<std::uint8_t>(rest_[i]);
+    }
+    rest_.remove_prefix(bytes);
+    return value;
+  }
+
+  std::string_view rest_;
+};
+
+// Values per snapshot in a MessagePack reply (visit.lua).
+constexpr std::size_t snapshot_values = 9;
+
+// One event's reply (visit.lua): a MessagePack array of snapshots' values, the before snapshots
+// then the after one; or, cached by an earlier script, the text encoding (starts with a digit).
+transition parse_reply(const redis::reply& reply) {
+  if (reply.type != redis::reply::kind::string || reply.str.empty()) {
+    throw redis::error("visits: unexpected script reply type");
+  }
+  if (reply.str.front() >= '0' && reply.str.front() <= '9') {
+    return parse_text_reply(reply.str);
+  }
+  msgpack_reader reader(reply.str);
+  const auto values = reader.next_array_size();
+  if (values == 0 || values % snapshot_values != 0) {
+    throw redis::error("visits: malformed script reply");
+  }
+  transition t;
+  // No reserve: the size is only trusted as far as the snapshots it announces parse.
+  for (std::size_t i = 1; i < values / snapshot_values; ++i) {
+    t.before.push_back(reader.next_snapshot());
+  }
+  t.after = reader.next_snapshot();
+  if (!reader.done()) {
+    throw redis::error("visits: trailing bytes in script reply");
+  }
+  return t;
+}
+
 bool is_noscript(const redis::reply& reply) {
   return reply.is_error() && reply.str.starts_with("NOSCRIPT");
+}
+
+// The script's leading arguments (visit.lua): visit timeout, visit ttl, live window, live ttl,
+// visit limit.
+constexpr std::size_t script_settings = 5;
+// Per hit, after them and the numbers argument: event id, page, attribution.
+constexpr std::size_t args_per_hit = 3;
+// Bytes per hit in the numbers argument (struct '<I4I4Bi8' in visit.lua).
+constexpr std::size_t number_bytes_per_hit = 17;
+
+// Hits per script run at most: bounds how long one run blocks Redis, and keeps the script's
+// unpack() calls (of up to two keys per hit) well inside Lua's stack limit. A site with more hits
+// in one call gets several runs, pipelined in order, which Redis executes in order.
+constexpr std::size_t max_hits_per_run = 500;
+
+// Up to max_hits_per_run of one site's hits in one apply() call: indexes into the input, in order.
+struct site_batch {
+  std::vector<std::size_t> hits;
+};
+
+// Appends `bytes` bytes of `value`, little endian (struct.unpack's '<' in visit.lua).
+void append_little_endian(std::string& out, std::uint64_t value, std::size_t bytes) {
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out.push_back(static_cast<char>(value & 0xffU));
+    value >>= 8U;
+  }
+}
+
+// Appends the EVALSHA of one site's hits (`indexes` into `hits`, in order; not empty), with the
+// arguments visit.lua lists.
+void append_site_command(std::string& protocol, const std::string& prefix,
+                         const std::string& script_sha, std::span<const hit> hits,
+                         std::span<const std::size_t> indexes,
+                         std::span<const std::string, script_settings> settings) {
+  const auto site_id = hits[indexes.front()].site_id;
+  // KEYS: the live set, then each distinct visit key once; hits refer to them by index.
+  std::vector<std::string> keys = {live_key(prefix, site_id)};
+  std::unordered_map<std::uint64_t, std::uint32_t> key_of_hash;
+  const auto key_index = [&](std::uint64_t hash) {
+    // KEYS is 1-based; a batch has far fewer than 2^32 keys (callers bound its size).
+    const auto [it, inserted] =
+        key_of_hash.emplace(hash, static_cast<std::uint32_t>(keys.size() + 1));
+    if (inserted) {
+      keys.push_back(visit_key(prefix, site_id, hash));
+    }
+    return it->second;
+  };
+  // Per hit (number_bytes_per_hit): own key index, previous key index (0: none), flags
+  // (1 = pageview, 2 = interactive), received_ms.
+  std::string numbers;
+  numbers.reserve(indexes.size() * number_bytes_per_hit);
+  for (const auto i : indexes) {
+    const auto& h = hits[i];
+    const bool has_previous =
+        h.previous_visitor_hash != 0 && h.previous_visitor_hash != h.visitor_hash;
+    append_little_endian(numbers, key_index(h.visitor_hash), 4);
+    append_little_endian(numbers, has_previous ? key_index(h.previous_visitor_hash) : 0, 4);
+    append_little_endian(numbers, (h.pageview ? 1U : 0U) + (h.interactive_event ? 2U : 0U), 1);
+    append_little_endian(numbers, static_cast<std::uint64_t>(h.received_ms), 8);
+  }
+
+  redis::append_array_header(protocol,
+                             3 + keys.size() + settings.size() + 1 + indexes.size() * args_per_hit);
+  redis::append_bulk_string(protocol, "EVALSHA");
+  redis::append_bulk_string(protocol, script_sha);
+  redis::append_bulk_string(protocol, std::to_string(keys.size()));
+  for (const auto& key : keys) {
+    redis::append_bulk_string(protocol, key);
+  }
+  for (const auto& setting : settings) {
+    redis::append_bulk_string(protocol, setting);
+  }
+  redis::append_bulk_string(protocol, numbers);
+  for (const auto i : indexes) {
+    const auto& h = hits[i];
+    redis::append_bulk_string(protocol, h.event_id);
+    redis::append_bulk_string(protocol, h.page);
+    redis::append_bulk_string(protocol, h.attribution);
+  }
 }
 
 }  // namespace
@@ -146,64 +382,54 @@ std::vector<transition> tracker::apply(std::span<const hit> hits) {
   if (script_sha_.empty()) {
     script_sha_ = load_script();
   }
-  const auto timeout_ms = std::to_string(milliseconds(visit_timeout).count());
-  const auto visit_ttl_ms = std::to_string(visit_ttl.count());
-  const auto window_ms = std::to_string(milliseconds(current_visitor_window).count());
-  const auto live_ttl_ms = std::to_string(live_ttl.count());
-  const auto visit_limit = std::to_string(max_remembered_visits);
+  const std::array<std::string, script_settings> settings = {
+      std::to_string(milliseconds(visit_timeout).count()), std::to_string(visit_ttl.count()),
+      std::to_string(milliseconds(current_visitor_window).count()),
+      std::to_string(live_ttl.count()), std::to_string(max_remembered_visits)};
 
-  // Indexes of the hits still to send: all of them, then those Redis answered NOSCRIPT (its
-  // script cache was flushed, or a failover reached a replica without it). NOSCRIPT means the
-  // script did not run, so resending after a reload applies each hit once.
-  std::vector<std::size_t> pending(hits.size());
-  for (std::size_t i = 0; i < hits.size(); ++i) {
-    pending[i] = i;
+  // One script run per site (visit.lua): its hits, in input order. All of a site's keys share
+  // the site's hash tag, so one run may touch them all, even in Redis Cluster.
+  std::vector<site_batch> sites;
+  {
+    std::map<std::int64_t, std::size_t> current_batch_of_site;
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      const auto [it, inserted] = current_batch_of_site.emplace(hits[i].site_id, sites.size());
+      if (inserted || sites[it->second].hits.size() == max_hits_per_run) {
+        it->second = sites.size();
+        sites.emplace_back();
+      }
+      sites[it->second].hits.push_back(i);
+    }
+  }
+
+  // The sites still to send: all of them, then those Redis answered NOSCRIPT (its script cache
+  // was flushed, or a failover reached a replica without it). NOSCRIPT means the script did not
+  // run, so resending after a reload applies each hit once.
+  std::vector<const site_batch*> pending;
+  for (const auto& site : sites) {
+    pending.push_back(&site);
   }
   for (int attempt = 0; !pending.empty(); ++attempt) {
     std::string protocol;
-    for (const auto i : pending) {
-      const auto& h = hits[i];
-      const auto key = visit_key(prefix_, h.site_id, h.visitor_hash);
-      const bool has_previous =
-          h.previous_visitor_hash != 0 && h.previous_visitor_hash != h.visitor_hash;
-      const auto previous =
-          has_previous ? visit_key(prefix_, h.site_id, h.previous_visitor_hash) : key;
-      const auto live = live_key(prefix_, h.site_id);
-      const auto received = std::to_string(h.received_ms);
-      const auto member = hex(h.visitor_hash);
-      const auto previous_member = has_previous ? hex(h.previous_visitor_hash) : std::string();
-      // Views into the locals above: none of them may be a temporary.
-      const std::array<std::string_view, 19> args = {"EVALSHA",
-                                                     script_sha_,
-                                                     "3",
-                                                     key,
-                                                     previous,
-                                                     live,
-                                                     h.event_id,
-                                                     received,
-                                                     h.pageview ? "1" : "0",
-                                                     h.interactive_event ? "1" : "0",
-                                                     h.page,
-                                                     h.attribution,
-                                                     member,
-                                                     previous_member,
-                                                     timeout_ms,
-                                                     visit_ttl_ms,
-                                                     window_ms,
-                                                     live_ttl_ms,
-                                                     visit_limit};
-      redis::append_command(protocol, args);
+    for (const auto* site : pending) {
+      append_site_command(protocol, prefix_, script_sha_, hits, site->hits, settings);
     }
     const auto replies = conn_.pipeline_formatted(protocol, pending.size());
-    std::vector<std::size_t> retry;
+    std::vector<const site_batch*> retry;
     for (std::size_t n = 0; n < pending.size(); ++n) {
       const auto& reply = replies.at(n);
+      const auto& indexes = pending[n]->hits;
       if (is_noscript(reply) && attempt == 0) {
         retry.push_back(pending[n]);
       } else if (reply.is_error()) {
         throw redis::error("visits: script failed: " + reply.str);
+      } else if (reply.type != redis::reply::kind::array ||
+                 reply.elements.size() != indexes.size()) {
+        throw redis::error("visits: unexpected script reply");
       } else {
-        out[pending[n]] = parse_reply(reply);
+        for (std::size_t k = 0; k < indexes.size(); ++k) {
+          out[indexes[k]] = parse_reply(reply.elements[k]);
+        }
       }
     }
     if (!retry.empty()) {

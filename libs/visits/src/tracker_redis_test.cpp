@@ -1,10 +1,13 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "plumb/test_support/environment.hpp"
 #include "plumb/visits/tracker.hpp"
@@ -246,7 +249,8 @@ TEST_CASE("a visitor's state keeps a bounded number of visits, the most recent o
   CHECK(apply_one(tracker, pageview(1, t0 + 10 * minute, "late", "/")).before.size() == 1);
   // Beyond max_remembered_visits, the visits that ended first are forgotten.
   for (std::size_t i = 0; i < visits::max_remembered_visits; ++i) {
-    apply_one(tracker, pageview(1, t0 + 30 * hour + static_cast<std::int64_t>(i) * hour, "v" + std::to_string(i), "/"));
+    apply_one(tracker, pageview(1, t0 + 30 * hour + static_cast<std::int64_t>(i) * hour,
+                                "v" + std::to_string(i), "/"));
   }
   const auto forgotten = apply_one(tracker, pageview(1, t0 + 20 * minute, "k5", "/"));
   CHECK(forgotten.before.empty());
@@ -531,6 +535,50 @@ TEST_CASE("a visit stored by the earlier one-visit script is taken over") {
   CHECK(redis.command({"HEXISTS", key, "vid"}).integer == 0);
 }
 
+TEST_CASE("visits and replies stored by the earlier text-encoding script are taken over") {
+  auto redis = connect();
+  const auto keys = fresh_keys();
+  visits::tracker tracker(redis, keys);
+
+  const auto field = [](const std::string& s) { return std::to_string(s.size()) + ":" + s; };
+  const auto start = std::to_string(t0);
+  std::string record;
+  for (const auto& f :
+       {std::string("old"), start, start, std::string("/in"), start, std::string("old"),
+        std::string("/in"), start, std::string("old"), std::string("text"), std::string("1"),
+        std::string("0"), std::string("0")}) {
+    record += field(f);
+  }
+  // The reply that script cached for event "old": no before, then the after snapshot.
+  std::string reply = field("0");
+  for (const auto& f :
+       {std::string("old"), start, start, std::string("/in"), std::string("/in"),
+        std::string("text"), std::string("1"), std::string("0"), std::string("1")}) {
+    reply += field(f);
+  }
+  const auto key = keys.prefix() + "visit:{" + std::to_string(site) + "}:0000000000000def";
+  REQUIRE(redis.command({"HSET", key, "vs", field(record), "r:old", reply}).integer == 2);
+
+  const auto retried = apply_one(tracker, pageview(0xdef, t0, "old", "/in", "text"));
+  CHECK(retried.before.empty());
+  CHECK(retried.after.visit_id == "old");
+  CHECK(retried.after.bounce);
+  CHECK(retried.after.attribution == "text");
+
+  const auto joined = apply_one(tracker, pageview(0xdef, t0 + minute, "new", "/out"));
+  REQUIRE(joined.before.size() == 1);
+  CHECK(joined.before[0] == retried.after);
+  CHECK(joined.after.visit_id == "old");
+  CHECK(joined.after.pageviews == 2);
+  CHECK(joined.after.exit_page == "/out");
+  // Rewritten in the new encoding, which the next event reads.
+  CHECK(redis.command({"HGET", key, "vs"}).str != field(record));
+  const auto third = apply_one(tracker, pageview(0xdef, t0 + 2 * minute, "third", "/x"));
+  REQUIRE(third.before.size() == 1);
+  CHECK(third.before[0] == joined.after);
+  CHECK(third.after.pageviews == 3);
+}
+
 TEST_CASE("current visitors are the distinct visitors of the last five minutes") {
   auto redis = connect();
   const auto keys = fresh_keys();
@@ -568,4 +616,165 @@ TEST_CASE("a batch of 1000 hits is applied in one call, in order") {
     CHECK(t.after.exit_page == "/" + std::to_string(i));
   }
   CHECK(tracker.current_visitors(site, t0 + 999 * second) == 100);
+}
+
+TEST_CASE("a batch over several sites gives the transitions of applying its hits one by one") {
+  auto redis = connect();
+  const auto batched_keys = fresh_keys();
+  const auto single_keys = fresh_keys();
+  visits::tracker batched(redis, batched_keys);
+  visits::tracker single(redis, single_keys);
+  const auto seed = test_seed();
+  INFO("PLUMB_TEST_SEED=" << seed);
+  std::mt19937_64 rng(seed);
+
+  // Three sites, few visitors (so one run sees a visitor's hits extend, open and merge visits),
+  // times spread over two hours around midnight in random order, some visitors continuing under
+  // the next day's hash, and retries of earlier hits.
+  const std::vector<std::int64_t> sites = {11, 12, 13};
+  std::vector<visits::hit> hits;
+  for (int i = 0; i < 400; ++i) {
+    if (!hits.empty() && rng() % 10 == 0) {
+      hits.push_back(hits[rng() % hits.size()]);
+      continue;
+    }
+    const auto visitor = 1 + rng() % 6;
+    const auto at = midnight - hour + static_cast<std::int64_t>(rng() % (2 * hour));
+    auto h = pageview(at < midnight ? visitor : visitor + 100, at, uuid(rng),
+                      "/p" + std::to_string(rng() % 5), "src" + std::to_string(rng() % 3));
+    h.site_id = sites[rng() % sites.size()];
+    if (at >= midnight && rng() % 2 == 0) {
+      h.previous_visitor_hash = visitor;
+    }
+    if (rng() % 4 == 0) {
+      h.pageview = false;
+      h.interactive_event = rng() % 2 == 0;
+    }
+    hits.push_back(std::move(h));
+  }
+
+  std::vector<visits::transition> expected;
+  for (const auto& h : hits) {
+    expected.push_back(apply_one(single, h));
+  }
+  std::vector<visits::transition> got;
+  for (std::size_t start = 0; start < hits.size(); start += 100) {
+    const auto part = batched.apply(std::span(hits).subspan(start, 100));
+    got.insert(got.end(), part.begin(), part.end());
+  }
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    INFO("hit " << i);
+    CHECK(got[i] == expected[i]);
+  }
+  // The live sets end equal, member by member and score by score.
+  for (const auto site_id : sites) {
+    const auto live = [&](const events::keys& keys) {
+      const auto key = keys.prefix() + "live:{" + std::to_string(site_id) + "}";
+      std::vector<std::string> out;
+      for (const auto& e : redis.command({"ZRANGE", key, "0", "-1", "WITHSCORES"}).elements) {
+        out.push_back(e.str);
+      }
+      return out;
+    };
+    CHECK(live(batched_keys) == live(single_keys));
+    for (std::int64_t now = midnight - hour; now <= midnight + 2 * hour; now += 7 * minute) {
+      CHECK(batched.current_visitors(site_id, now) == single.current_visitors(site_id, now));
+    }
+  }
+}
+
+namespace {
+
+// Redis's own accounting, for the benchmark: CPU seconds of the server process and, per command,
+// calls and microseconds (commands run inside scripts count under their own names too).
+struct redis_usage {
+  double cpu_seconds = 0;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> commands;  // calls, usec
+
+  static redis_usage read(redis::connection& redis) {
+    redis_usage out;
+    const auto field = [](const std::string& line, const std::string& name) {
+      const auto at = line.find(name + "=");
+      return at == std::string::npos ? std::int64_t{0}
+                                     : std::stoll(line.substr(at + name.size() + 1));
+    };
+    std::istringstream cpu(redis.command({"INFO", "CPU"}).str);
+    for (std::string line; std::getline(cpu, line);) {
+      if (line.starts_with("used_cpu_sys:") || line.starts_with("used_cpu_user:")) {
+        out.cpu_seconds += std::stod(line.substr(line.find(':') + 1));
+      }
+    }
+    std::istringstream stats(redis.command({"INFO", "COMMANDSTATS"}).str);
+    for (std::string line; std::getline(stats, line);) {
+      if (line.starts_with("cmdstat_")) {
+        const auto colon = line.find(':');
+        out.commands[line.substr(8, colon - 8)] = {field(line, "calls"), field(line, "usec")};
+      }
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+// Hidden (run with "[.bench]"): Redis CPU per hit for a worker-like load. Prints, asserts nothing;
+// the Redis server is shared, so run it on an otherwise idle server and compare runs of one build.
+TEST_CASE("benchmark: Redis CPU per hit of batched apply()", "[.bench]") {
+  auto redis = connect();
+  const auto keys = fresh_keys();
+  visits::tracker tracker(redis, keys);
+  std::mt19937_64 rng(test_seed());
+
+  // PLUMB_VISITS_BENCH_HITS scales the run down (e.g. under valgrind); visitors scale along.
+  const char* hits_env = std::getenv("PLUMB_VISITS_BENCH_HITS");
+  const int hit_count = hits_env ? std::max(1'000, std::atoi(hits_env)) : 50'000;
+  const int visitor_count = hit_count / 10;
+  constexpr int site_count = 10, batch = 1'000;
+  std::vector<std::uint64_t> visitors(static_cast<std::size_t>(visitor_count));
+  for (auto& v : visitors) {
+    v = rng() | 1;
+  }
+  // Events arrive in time order, 36 ms apart (30 minutes in all), from random visitors: about ten
+  // per visitor, most joining the visitor's open visit.
+  std::vector<visits::hit> hits;
+  hits.reserve(static_cast<std::size_t>(hit_count));
+  for (int i = 0; i < hit_count; ++i) {
+    const auto v = static_cast<std::size_t>(rng() % static_cast<std::uint64_t>(visitor_count));
+    auto h = pageview(visitors[v], t0 + i * 36, uuid(rng), "/page/" + std::to_string(rng() % 50),
+                      "https://referrer.example/" + std::to_string(rng() % 20));
+    h.site_id = 1'000 + static_cast<std::int64_t>(v % site_count);
+    if (rng() % 5 == 0) {
+      h.pageview = false;
+      h.interactive_event = rng() % 2 == 0;
+    }
+    hits.push_back(std::move(h));
+  }
+
+  const auto before = redis_usage::read(redis);
+  const auto started = std::chrono::steady_clock::now();
+  for (std::size_t start = 0; start < hits.size(); start += batch) {
+    const auto size = std::min<std::size_t>(batch, hits.size() - start);
+    tracker.apply(std::span(hits).subspan(start, size));
+  }
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - started;
+  const auto after = redis_usage::read(redis);
+
+  const auto per_hit = [&](double total) { return total / hit_count; };
+  std::cout << "visits bench: " << hit_count << " hits, " << visitor_count << " visitors, "
+            << site_count << " sites, batches of " << batch << "\n"
+            << "  wall " << wall.count() << " s (" << hit_count / wall.count() << " hits/s)\n"
+            << "  redis cpu (sys+user) " << per_hit((after.cpu_seconds - before.cpu_seconds) * 1e6)
+            << " us/hit\n";
+  for (const auto& [name, now] : after.commands) {
+    const auto it = before.commands.find(name);
+    const auto was =
+        it == before.commands.end() ? std::pair<std::int64_t, std::int64_t>{} : it->second;
+    const auto calls = now.first - was.first;
+    if (calls > 0 && name != "info") {
+      std::cout << "  " << name << ": " << per_hit(static_cast<double>(calls)) << " calls/hit, "
+                << per_hit(static_cast<double>(now.second - was.second)) << " us/hit\n";
+    }
+  }
+  std::cout.flush();
 }

@@ -1,14 +1,14 @@
 #pragma once
 // Visit state in Redis (DESIGN.md: a visit is a run of one visitor's events on one site with no
-// gap over 30 minutes of event time). One Lua script (src/visit.lua) applies each event
-// atomically. Per visitor it keeps a list of visits like merging session windows: an event joins
-// every visit within 30 minutes of it, so an event that bridges two visits merges them, and a
-// late event finds the visit it belongs to however far the visit has grown meanwhile. The script
-// returns the visits the event extended or merged, as they were, and the visit as it is after
-// the event; callers subtract each `before` and add `after` to their counters. Because every
-// event's transition is added exactly once, the sums equal the finished visits whatever order
-// the workers process one visitor's events in, and a retried event gets its first answer back
-// (cached beside the visits) without changing anything.
+// gap over 30 minutes of event time). One Lua script (src/visit.lua) applies a site's events of
+// one call atomically, one after the other. Per visitor it keeps a list of visits like merging
+// session windows: an event joins every visit within 30 minutes of it, so an event that bridges
+// two visits merges them, and a late event finds the visit it belongs to however far the visit
+// has grown meanwhile. The script returns, per event, the visits the event extended or merged,
+// as they were, and the visit as it is after the event; callers subtract each `before` and add
+// `after` to their counters. Because every event's transition is added exactly once, the sums
+// equal the finished visits whatever order the workers process one visitor's events in, and a
+// retried event gets its first answer back (cached beside the visits) without changing anything.
 
 #include <chrono>
 #include <cstdint>
@@ -77,8 +77,10 @@ class tracker {
   // Every key starts with keys.prefix(); `conn` must outlive the tracker.
   tracker(redis::connection& conn, const events::keys& keys);
 
-  // Applies `hits` with one pipelined round trip (EVALSHA per hit; the script is loaded on first
-  // use and reloaded when Redis answers NOSCRIPT). Returns one transition per hit, in input order.
+  // Applies `hits` with one pipelined round trip: one EVALSHA per site (per 500 hits of a site),
+  // which applies that site's hits in input order, exactly as one call per hit would (the script
+  // is loaded on first use and reloaded when Redis answers NOSCRIPT). Returns one transition per
+  // hit, in input order.
   // Throws redis::error on I/O failure or an error reply; nothing needs undoing, as retrying the
   // whole batch returns the same transitions for the hits already applied. Callers bound the
   // batch size (the whole request and all replies are held in memory).
