@@ -1,7 +1,6 @@
 #include "plumb/visits/tracker.hpp"
 
 #include <array>
-#include <charconv>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -50,75 +49,6 @@ std::string visit_key(const std::string& prefix, std::int64_t site_id, std::uint
 
 std::string live_key(const std::string& prefix, std::int64_t site_id) {
   return prefix + "live:" + site_tag(site_id);
-}
-
-// Reads a reply cached by earlier versions of the script: fields "<len>:<bytes>" back to back
-// (a count, then snapshots). Throws redis::error on anything else.
-class text_reply_reader {
- public:
-  explicit text_reply_reader(std::string_view text) : rest_(text) {}
-
-  std::string_view next() {
-    const auto colon = rest_.find(':');
-    if (colon == std::string_view::npos) {
-      throw redis::error("visits: malformed script reply");
-    }
-    std::size_t length = 0;
-    const auto [end, ec] = std::from_chars(rest_.data(), rest_.data() + colon, length);
-    if (ec != std::errc() || end != rest_.data() + colon || length > rest_.size() - colon - 1) {
-      throw redis::error("visits: malformed script reply");
-    }
-    const auto value = rest_.substr(colon + 1, length);
-    rest_.remove_prefix(colon + 1 + length);
-    return value;
-  }
-
-  std::int64_t next_integer() {
-    const auto text = next();
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size()) {
-      throw redis::error("visits: malformed number in script reply");
-    }
-    return value;
-  }
-
-  snapshot next_snapshot() {
-    snapshot s;
-    s.visit_id = next();
-    s.start_ms = next_integer();
-    s.last_ms = next_integer();
-    s.entry_page = next();
-    s.exit_page = next();
-    s.attribution = next();
-    s.pageviews = next_integer();
-    s.events = next_integer();
-    s.bounce = next() == "1";
-    return s;
-  }
-
-  bool done() const { return rest_.empty(); }
-
- private:
-  std::string_view rest_;
-};
-
-transition parse_text_reply(std::string_view text) {
-  text_reply_reader reader(text);
-  transition t;
-  // No reserve(count): the count is only trusted as far as the snapshots it announces parse.
-  const auto count = reader.next_integer();
-  if (count < 0) {
-    throw redis::error("visits: malformed script reply");
-  }
-  for (std::int64_t i = 0; i < count; ++i) {
-    t.before.push_back(reader.next_snapshot());
-  }
-  t.after = reader.next_snapshot();
-  if (!reader.done()) {
-    throw redis::error("visits: trailing bytes in script reply");
-  }
-  return t;
 }
 
 // Reads the subset of MessagePack that Redis's cmsgpack writes for the script's replies:
@@ -253,13 +183,10 @@ class msgpack_reader {
 constexpr std::size_t snapshot_values = 9;
 
 // One event's reply (visit.lua): a MessagePack array of snapshots' values, the before snapshots
-// then the after one; or, cached by an earlier script, the text encoding (starts with a digit).
+// then the after one. Throws redis::error on anything else.
 transition parse_reply(const redis::reply& reply) {
-  if (reply.type != redis::reply::kind::string || reply.str.empty()) {
+  if (reply.type != redis::reply::kind::string) {
     throw redis::error("visits: unexpected script reply type");
-  }
-  if (reply.str.front() >= '0' && reply.str.front() <= '9') {
-    return parse_text_reply(reply.str);
   }
   msgpack_reader reader(reply.str);
   const auto values = reader.next_array_size();

@@ -53,17 +53,13 @@
 --
 -- Encodings: binary, by Redis's C libraries (struct, cmsgpack), as building strings in Lua (each
 -- number formatted by sprintf, each piece a new string) cost more than all the rest of an event's
--- work. In memory a visit is the array of its record_fields (below). 'vs' holds records packed by
--- struct (record_format). Values of 'vs' in the earlier text encoding (they start with a digit:
--- length-prefixed fields "<len>:<bytes>", one per record, each record such fields) are read too
--- and rewritten on the next write; so is a visit stored by the earliest one-visit layout
--- (record_fields as hash fields).
+-- work. In memory a visit is the array of its record fields (VID .. IA below). 'vs' holds records
+-- packed by struct (record_format).
 -- A reply is a MessagePack array of 9 values per snapshot: the before snapshots (by start), then
 -- the after snapshot; a snapshot is visit_id, start, last, entry_page, exit_page, attribution,
--- pageviews, events (integers and strings), bounce (boolean). Replies cached by earlier scripts,
--- in the text encoding (length-prefixed fields: count, then snapshots ending in bounce '1'/'0'),
--- start with a digit, which no MessagePack array does; tracker.cpp reads both. The script that
--- wrote the text encodings cannot read these: upgrade all workers at once.
+-- pageviews, events (integers and strings), bounce (boolean); tracker.cpp reads it.
+-- Versioning: this script is the only version of both formats (it reads exactly what it writes,
+-- and nothing stored names a version), so a change to either needs all workers upgraded together.
 --
 -- Needs Redis >= 6.2 (ZMSCORE).
 
@@ -111,52 +107,14 @@ local function corrupt(what)
   error({err = 'visits: corrupt ' .. what})
 end
 
--- Splits a string of length-prefixed fields (the earlier text encoding).
-local function split(s)
-  local out, pos = {}, 1
-  while pos <= #s do
-    local colon = string.find(s, ':', pos, true)
-    local length = colon and tonumber(string.sub(s, pos, colon - 1))
-    if not length or colon + length > #s then
-      corrupt('visit state')
-    end
-    out[#out + 1] = string.sub(s, colon + 1, colon + length)
-    pos = colon + length + 1
-  end
-  return out
-end
-
--- The record's fields, in order (positions in a visit); also the field names of the earliest
--- one-visit hash layout.
-local record_fields = {'vid', 'start', 'last', 'ep', 'ets', 'eid', 'xp', 'xts', 'xid', 'attr',
-                       'pv', 'ev', 'ia'}
+-- The record's fields, in order (positions in a visit).
 local VID, START, LAST, EP, ETS, EID, XP, XTS, XID, ATTR, PV, EV, IA =
   1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
-local numeric = {[START] = true, [LAST] = true, [ETS] = true, [XTS] = true, [PV] = true,
-                 [EV] = true, [IA] = true}
-
--- A visit from text fields f[first], f[first + 1], ... (earlier encodings); nil when one is
--- missing or not a number where one is due.
-local function from_text(f, first)
-  local v = {}
-  for i = 1, #record_fields do
-    local x = f[first + i - 1]
-    if numeric[i] then
-      x = tonumber(x)
-    elseif type(x) ~= 'string' then
-      x = nil
-    end
-    if x == nil then
-      return nil
-    end
-    v[i] = x
-  end
-  return v
-end
+local record_field_count = 13
 
 -- A stored record (struct library, little endian): each string as its length and bytes, each
--- number as an 8-byte integer, in record_fields order. 'vs' is the byte 1 (a format mark) then
--- the records.
+-- number as an 8-byte integer, in field order. 'vs' is the byte 1 (checked on reading) then the
+-- records.
 local record_format = '<I4c0i8i8I4c0i8I4c0I4c0i8I4c0I4c0i8i8i8'
 local record_mark = '\1'
 
@@ -182,25 +140,14 @@ local function decode_records(s)
   local visits, pos, size = {}, 2, #s
   while pos <= size do
     local v = {struct.unpack(record_format, s, pos)}
-    pos = v[#record_fields + 1]
-    v[#record_fields + 1] = nil
+    pos = v[record_field_count + 1]
+    v[record_field_count + 1] = nil
     visits[#visits + 1] = v
   end
   return visits
 end
 
 local function decode_visits(s)
-  if string.find(s, '^%d') then
-    local visits = {}
-    for _, r in ipairs(split(s)) do
-      local v = from_text(split(r), 1)
-      if not v then
-        corrupt('visit record')
-      end
-      visits[#visits + 1] = v
-    end
-    return visits
-  end
   local ok, visits = false, nil
   if string.sub(s, 1, 1) == record_mark then
     ok, visits = pcall(decode_records, s)
@@ -270,8 +217,8 @@ end
 -- The visit keys' common prefix, up to the hash part (the site's keys all share it).
 local base = KEYS[2] and string.match(KEYS[2], '^(.*:)')
 
--- 1. Check the events' arguments, then read each declared key once: its visits, 'next', whether
--- it holds a visit of the earliest layout, and the cached replies of the events under it.
+-- 1. Check the events' arguments, then read each declared key once: its visits, 'next', and the
+-- cached replies of the events under it.
 local ids_under = {}  -- KEYS index -> ids of the events under that key
 for n = 1, event_count do
   local own, previous = struct.unpack('<I4I4', numbers, (n - 1) * number_size + 1)
@@ -287,23 +234,16 @@ for n = 1, event_count do
   end
 end
 
--- Per key: name, raw ('vs' as stored), next, legacy (a visit of the earliest layout, until
--- written), visits (decoded on first use), cached (replies stored before the run, by event id),
--- replies (replies of this run, by event id), new_replies (field, value, ... to write), and
--- what the end of the run writes: dirty (visits), had_legacy, next_dirty, touched (PEXPIRE).
+-- Per key: name, raw ('vs' as stored), next, visits (decoded on first use), cached (replies
+-- stored before the run, by event id), replies (replies of this run, by event id), new_replies
+-- (field, value, ... to write), and what the end of the run writes: dirty (visits), next_dirty,
+-- touched (PEXPIRE).
 local states, state_order = {}, {}
-local state_fields = {'vs', 'next', 'vid'}
+local state_fields = {'vs', 'next'}
 local function new_state(name, f)
   -- Every field is in the constructor (false for none), which sizes the table once.
-  local s = {name = name, raw = f[1], next = f[2], legacy = false, visits = false, cached = false,
-             replies = false, new_replies = false, dirty = false, had_legacy = false,
-             next_dirty = false, touched = false}
-  if f[3] then
-    s.legacy = from_text(redis.call('HMGET', name, unpack(record_fields)), 1)
-    if not s.legacy then
-      corrupt('visit record')
-    end
-  end
+  local s = {name = name, raw = f[1], next = f[2], visits = false, cached = false, replies = false,
+             new_replies = false, dirty = false, next_dirty = false, touched = false}
   states[name] = s
   state_order[#state_order + 1] = s
   return s
@@ -316,7 +256,7 @@ for k = 2, #KEYS do
   if not ids then
     f = redis.call('HMGET', name, unpack(state_fields))
   elseif #ids == 1 then
-    f = redis.call('HMGET', name, 'vs', 'next', 'vid', 'r:' .. ids[1])
+    f = redis.call('HMGET', name, 'vs', 'next', 'r:' .. ids[1])
   else
     local fields = {unpack(state_fields)}
     for _, id in ipairs(ids) do
@@ -340,14 +280,10 @@ local function state_of(name)
   return states[name] or new_state(name, redis.call('HMGET', name, unpack(state_fields)))
 end
 
--- The key's visits, decoded on first use. A visit of the earliest layout joins them and makes
--- the key's next write convert it.
+-- The key's visits, decoded on first use.
 local function visits_of(s)
   if not s.visits then
     s.visits = s.raw and decode_visits(s.raw) or {}
-    if s.legacy then
-      s.visits[#s.visits + 1] = s.legacy
-    end
   end
   return s.visits
 end
@@ -466,9 +402,6 @@ for n = 1, event_count do
     while i <= nk do
       local s = ks[i]
       visits_of(s)
-      if s.legacy then
-        dirty[i] = true
-      end
       if s.next then
         nk = add_key(nk, state_of(base .. s.next), ranks[i] + 1)
       end
@@ -573,10 +506,6 @@ for n = 1, event_count do
           table.sort(s.visits, by_start)
         end
         s.dirty, s.touched = true, true
-        -- Its earliest-layout fields go with this write (HDEL at the end).
-        if s.legacy then
-          s.had_legacy, s.legacy = true, nil
-        end
       end
     end
 
@@ -643,9 +572,6 @@ for n = 1, #state_order do
     if #sets > 0 then
       call_chunked('HSET', s.name, sets)
     end
-  end
-  if s.had_legacy then
-    redis.call('HDEL', s.name, unpack(record_fields))
   end
   if s.dirty and #s.visits == 0 then
     redis.call('HDEL', s.name, 'vs')
