@@ -67,11 +67,12 @@ struct write_result {
 // Not thread-safe: one per worker connection (it caches dictionary numbers and known partitions).
 class event_writer {
  public:
-  // One transaction: COPY the batch into session-local staging tables, INSERT … ON CONFLICT DO
-  // NOTHING into events / dropped_events, then add to the rollups the deltas of exactly the
-  // events that insert added (a redelivered event adds nothing). Numbers new dimension values and
-  // creates missing monthly partitions first, in their own transactions. Throws pqxx errors; on
-  // any throw nothing of the batch was committed.
+  // One transaction: COPY the batch into events / dropped_events (under a savepoint; if any event
+  // is already stored, instead through session-local staging tables and INSERT … ON CONFLICT DO
+  // NOTHING), then add to the rollups, one upsert per rollup row the batch touches, the deltas of
+  // exactly the events that insert added (a redelivered event adds nothing). Numbers new
+  // dimension values and creates missing monthly partitions first, in their own transactions.
+  // Throws pqxx errors; on any throw nothing of the batch was committed.
   write_result write(pqxx::connection& conn, std::span<const stored_event> batch);
 
  private:
