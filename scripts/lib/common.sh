@@ -137,11 +137,17 @@ check_port() {
   fi
 }
 
-# random_free_port [EXCLUDED...]: prints a port in 20000-60000 that nothing listens on.
+# random_free_port [EXCLUDED...]: prints a port from 20000 up to the ephemeral range that nothing
+# listens on.
 random_free_port() {
-  local port excluded tries=0
+  local port excluded tries=0 first=20000 last=32767 ephemeral
+  # Below the kernel's ephemeral range: a port chosen there could be taken by any outgoing
+  # connection (a PostgreSQL client, say) between this check and the server's bind.
+  if read -r ephemeral _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null && ((ephemeral > first + 1000)); then
+    last=$((ephemeral - 1))
+  fi
   while ((tries++ < 200)); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+    port=$((first + (RANDOM * 32768 + RANDOM) % (last - first + 1)))
     for excluded in "$@"; do
       [[ $port == "$excluded" ]] && continue 2
     done
@@ -150,7 +156,7 @@ random_free_port() {
       return 0
     }
   done
-  die "found no free port on 127.0.0.1 in 20000-60000"
+  die "found no free port on 127.0.0.1 in $first-$last"
 }
 
 # ---------------------------------------------------------------------------------------------
