@@ -206,3 +206,31 @@ TEST_CASE("aggregates count local days in the site's timezone") {
   CHECK(storage::aggregate(tx, utc + 100, {"2023-11-30", "2023-12-01"}, metrics)
             .at(storage::aggregate_metric::pageviews) == 0);
 }
+
+TEST_CASE("rollup buckets follow the site's DST changes") {
+  test_support::scoped_database db;
+  pqxx::connection conn(db.dsn());
+  storage::migrate(conn);
+  const auto site = make_sites(conn, {"America/New_York"})[0];
+  // 2026-03-08: clocks jump from 02:00 EST to 03:00 EDT (07:00Z). 2026-11-01: from 02:00 EDT
+  // back to 01:00 EST (06:00Z), so 01:30 happens twice.
+  const std::vector<storage::stored_event> batch{
+      pageview(site, 1'772'951'400'000, 1),  // 2026-03-08T06:30Z = 01:30 EST
+      pageview(site, 1'772'955'000'000, 2),  // 2026-03-08T07:30Z = 03:30 EDT
+      pageview(site, 1'793'511'000'000, 3),  // 2026-11-01T05:30Z = 01:30 EDT
+      pageview(site, 1'793'514'600'000, 4)}; // 2026-11-01T06:30Z = 01:30 EST
+  storage::event_writer writer;
+  writer.write(conn, batch);
+  pqxx::work tx(conn);
+  std::vector<std::string> buckets;
+  for (const auto& r : tx.exec_params("SELECT bucket::text || ' ' || pageviews FROM rollups"
+                                      " WHERE site_id = $1 AND dimension = 0 ORDER BY bucket",
+                                      site)) {
+    buckets.push_back(r[0].as<std::string>());
+  }
+  CHECK(buckets == std::vector<std::string>{"2026-03-08 01:00:00 1", "2026-03-08 03:00:00 1",
+                                            "2026-11-01 01:00:00 2"});
+  const std::vector metrics{storage::aggregate_metric::pageviews};
+  CHECK(storage::aggregate(tx, site, {"2026-03-08", "2026-03-08"}, metrics).at(storage::aggregate_metric::pageviews) == 2);
+  CHECK(storage::aggregate(tx, site, {"2026-11-01", "2026-11-01"}, metrics).at(storage::aggregate_metric::pageviews) == 2);
+}
