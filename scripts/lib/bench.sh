@@ -136,9 +136,10 @@ BENCH_WORKER_COUNTS=(1 2 4)
 BENCH_WORKER_EVENTS=${PLUMB_BENCH_EVENTS:-1000000}
 BENCH_WORKER_SITES=10
 # Live runs: events/s over all sites for freshness; per ordinary site in the fairness run, where
-# the flood site sends BENCH_FLOOD_FACTOR times that.
+# the flood site sends BENCH_FLOOD_FACTOR times that: 9 × 1,000 + 20,000 = 29,000 events/s, more
+# than two workers drain, so the flood builds a backlog and fairness has to keep the others fresh.
 BENCH_LIVE_RATE=1000
-BENCH_SITE_RATE=${PLUMB_BENCH_SITE_RATE:-100}
+BENCH_SITE_RATE=${PLUMB_BENCH_SITE_RATE:-1000}
 BENCH_FLOOD_FACTOR=20
 # Seconds a drain may take before the run is declared stuck (1M events at 1,000/s is 1,000 s).
 BENCH_DRAIN_TIMEOUT=${PLUMB_BENCH_DRAIN_TIMEOUT:-3600}
