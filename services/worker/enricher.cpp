@@ -29,7 +29,12 @@ const std::string& enriched_event::value(events::dimension d) const {
 }
 
 std::string enriched_event::attribution() const {
+  std::size_t size = values.size() - attribution_offset - 1;  // the separators
+  for (std::size_t i = attribution_offset; i < values.size(); ++i) {
+    size += values[i].size();
+  }
   std::string packed;
+  packed.reserve(size);
   for (std::size_t i = attribution_offset; i < values.size(); ++i) {
     if (i > attribution_offset) {
       packed += events::value_separator;
@@ -39,13 +44,13 @@ std::string enriched_event::attribution() const {
   return packed;
 }
 
-std::array<std::string, events::attribution_dimensions.size()> unpack_attribution(
+std::array<std::string_view, events::attribution_dimensions.size()> unpack_attribution(
     std::string_view packed) {
-  std::array<std::string, events::attribution_dimensions.size()> out;
+  std::array<std::string_view, events::attribution_dimensions.size()> out;
   std::size_t i = 0;
   while (i < out.size()) {
     const auto end = packed.find(events::value_separator);
-    out[i++] = std::string(packed.substr(0, end));
+    out[i++] = packed.substr(0, end);
     if (end == std::string_view::npos) {
       break;
     }
@@ -66,18 +71,18 @@ enriched_event enricher::enrich(const events::event& e) const {
     out.drop_reason = drop_reason::no_user_agent;
     return out;
   }
-  const auto ua = user_agents_.parse(e.user_agent);
+  auto ua = user_agents_.parse(e.user_agent);  // not const: its strings move into `out`
   if (ua.bot || bots_.is_bot(e.user_agent)) {
     out.drop_reason = drop_reason::bot;
     return out;
   }
-  const auto page = enrich::parse_page_url(e.url, e.hash_mode);
+  auto page = enrich::parse_page_url(e.url, e.hash_mode);
   if (!page) {
     out.drop_reason = drop_reason::bad_url;
     return out;
   }
-  const auto utm = enrich::parse_campaign(e.url);
-  const auto source = sources_.classify(e.referrer, page->hostname, utm);
+  auto utm = enrich::parse_campaign(e.url);
+  auto source = sources_.classify(e.referrer, page->hostname, utm);
   if (!source.referrer_host.empty() && spam_.is_spam(source.referrer_host)) {
     out.drop_reason = drop_reason::referrer_spam;
     return out;
@@ -89,22 +94,23 @@ enriched_event enricher::enrich(const events::event& e) const {
     out.values[index_of(d)] = std::move(v);
   };
   using events::dimension;
-  set(dimension::hostname, page->hostname);
-  set(dimension::page, page->path);
-  set(dimension::source, source.source);
-  set(dimension::referrer, source.referrer_host);
-  set(dimension::channel, source.medium);
-  set(dimension::utm_source, utm.source);
-  set(dimension::utm_medium, utm.medium);
-  set(dimension::utm_campaign, utm.campaign);
-  set(dimension::utm_term, utm.term);
-  set(dimension::utm_content, utm.content);
+  set(dimension::hostname, std::move(page->hostname));
+  set(dimension::page, std::move(page->path));
+  set(dimension::source, std::move(source.source));
+  set(dimension::referrer, std::move(source.referrer_host));
+  set(dimension::channel, std::move(source.medium));
+  set(dimension::utm_source, std::move(utm.source));
+  set(dimension::utm_medium, std::move(utm.medium));
+  set(dimension::utm_campaign, std::move(utm.campaign));
+  set(dimension::utm_term, std::move(utm.term));
+  set(dimension::utm_content, std::move(utm.content));
   set(dimension::country, e.country);
-  set(dimension::browser, ua.browser);
+  // The versions first: they read the family names that move next.
   set(dimension::browser_version, with_version(ua.browser, ua.browser_version));
-  set(dimension::os, ua.os);
   set(dimension::os_version, with_version(ua.os, ua.os_version));
-  set(dimension::device, ua.device);
+  set(dimension::browser, std::move(ua.browser));
+  set(dimension::os, std::move(ua.os));
+  set(dimension::device, std::move(ua.device));
   set(dimension::screen, std::string(events::screen_class(e.screen_width)));
   return out;
 }

@@ -4,6 +4,7 @@
 // only state is the immutable rule sets of libs/enrich and the user-agent cache.
 
 #include <string>
+#include <string_view>
 
 #include "plumb/enrich/bots.hpp"
 #include "plumb/enrich/referrer.hpp"
@@ -32,8 +33,8 @@ struct enriched_event {
 };
 
 // The visit dimension values packed by enriched_event::attribution(), by
-// events::attribution_dimensions; a malformed pack gives empty strings.
-std::array<std::string, events::attribution_dimensions.size()> unpack_attribution(
+// events::attribution_dimensions, as views into `packed`; a malformed pack gives empty strings.
+std::array<std::string_view, events::attribution_dimensions.size()> unpack_attribution(
     std::string_view packed);
 
 class enricher {

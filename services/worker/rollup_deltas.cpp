@@ -1,5 +1,8 @@
 #include "rollup_deltas.hpp"
 
+#include <array>
+
+#include "enricher.hpp"
 #include "plumb/json/value.hpp"
 
 namespace plumb::worker {
@@ -7,73 +10,104 @@ namespace {
 
 using events::dimension;
 
-struct event_counts {
-  std::int64_t pageviews;
-  std::int64_t events;
-};
-
-void add_event_dimensions(const events::event& e, const enriched_event& x,
-                          std::vector<storage::rollup_delta>& out) {
-  const bool pageview = e.name == events::pageview_name;
-  const event_counts counts{pageview ? 1 : 0, pageview ? 0 : 1};
-  auto count = [&](dimension d, std::string value) {
-    storage::rollup_delta delta;
-    delta.dimension = d;
-    delta.value = std::move(value);
-    delta.at_ms = e.received_ms;
-    delta.pageviews = counts.pageviews;
-    delta.events = counts.events;
-    delta.adds_visitor = true;
-    out.push_back(std::move(delta));
-  };
-  count(dimension::total, "");
-  count(dimension::page, x.value(dimension::page));
-  count(dimension::hostname, x.value(dimension::hostname));
-  if (!pageview) {
-    count(dimension::event, e.name);
+constexpr std::size_t stored_index(dimension d) {
+  for (std::size_t i = 0; i < storage::stored_dimensions.size(); ++i) {
+    if (storage::stored_dimensions[i] == d) {
+      return i;
+    }
   }
-  if (!e.props_json.empty()) {
+  return storage::stored_dimensions.size();
+}
+constexpr std::size_t hostname_index = stored_index(dimension::hostname);
+constexpr std::size_t page_index = stored_index(dimension::page);
+static_assert(hostname_index < storage::stored_dimensions.size() &&
+              page_index < storage::stored_dimensions.size());
+
+// The event dimensions: 3 to 5 deltas, plus one per string property.
+void add_event_dimensions(storage::stored_event& s, std::int64_t received_ms) {
+  const bool pageview = s.name == events::pageview_name;
+  auto& out = s.deltas;
+  auto count = [&](dimension d, std::string_view value) {
+    auto& delta = out.emplace_back();
+    delta.dimension = d;
+    delta.value = value;
+    delta.at_ms = received_ms;
+    delta.pageviews = pageview ? 1 : 0;
+    delta.events = pageview ? 0 : 1;
+    delta.adds_visitor = true;
+  };
+  count(dimension::total, {});
+  count(dimension::page, s.values[page_index]);
+  count(dimension::hostname, s.values[hostname_index]);
+  if (!pageview) {
+    count(dimension::event, s.name);
+  }
+  json::value props;  // null unless the event has a props object
+  std::size_t composites = s.revenue ? 1U : 0U;
+  if (!s.props_json.empty()) {
     // The collector wrote this object with string values; anything else is skipped, not fatal.
-    if (const auto props = json::parse(e.props_json); props && props->as_object()) {
-      for (const auto& [key, value] : *props->as_object()) {
-        if (const auto* text = value.as_string()) {
-          count(dimension::prop, key + events::value_separator + *text);
-        }
+    if (auto parsed = json::parse(s.props_json); parsed && parsed->as_object()) {
+      props = std::move(*parsed);
+      for (const auto& [key, value] : *props.as_object()) {
+        composites += value.as_string() != nullptr ? 1U : 0U;
       }
     }
   }
-  if (e.revenue) {
-    count(dimension::revenue, e.name + events::value_separator + e.revenue->currency);
-    out.back().revenue = e.revenue->amount;
+  // Reserved up front: the deltas point into these strings, which must not move afterwards.
+  s.owned_values.reserve(s.owned_values.size() + composites);
+  if (const auto* object = props.as_object()) {
+    for (const auto& [key, value] : *object) {
+      if (const auto* text = value.as_string()) {
+        auto& composite = s.owned_values.emplace_back();
+        composite.reserve(key.size() + 1 + text->size());
+        composite.append(key).push_back(events::value_separator);
+        composite.append(*text);
+        count(dimension::prop, composite);
+      }
+    }
+  }
+  if (s.revenue) {
+    auto& composite = s.owned_values.emplace_back();
+    composite.reserve(s.name.size() + 1 + s.revenue->currency.size());
+    composite.append(s.name).push_back(events::value_separator);
+    composite.append(s.revenue->currency);
+    count(dimension::revenue, composite);
+    out.back().revenue = s.revenue->amount;
   }
 }
 
+using attribution_values = std::array<std::string_view, events::attribution_dimensions.size()>;
+
 // Adds (sign +1) or removes (-1) a whole visit from its visit dimension rows. Only the visit as
-// it is now adds the visitor: sketches cannot subtract, and the visitor did visit.
-void add_visit(const visits::snapshot& s, int sign, std::vector<storage::rollup_delta>& out) {
+// it is now adds its visitor hashes: sketches cannot subtract, and the visitor did visit. `values`:
+// v's attribution unpacked; `entry_page` equals v.entry_page (views of one string let the
+// writer skip hashing repeats).
+void add_visit(const visits::snapshot& v, std::string_view entry_page,
+               const attribution_values& values, int sign,
+               std::vector<storage::rollup_delta>& out) {
   // `event_counted`: the total, whose pageviews, events and visitors are counted per event, at the
   // event's time.
-  auto count = [&](dimension d, std::string value, bool event_counted) {
-    storage::rollup_delta delta;
+  auto count = [&](dimension d, std::string_view value, bool event_counted) {
+    auto& delta = out.emplace_back();
     delta.dimension = d;
-    delta.value = std::move(value);
-    delta.at_ms = s.start_ms;
+    delta.value = value;
+    delta.at_ms = v.start_ms;
     delta.visits = sign;
-    delta.bounces = s.bounce ? sign : 0;
-    delta.duration_ms = sign * s.duration_ms();
+    delta.bounces = v.bounce ? sign : 0;
+    delta.duration_ms = sign * v.duration_ms();
     if (!event_counted) {
-      delta.pageviews = sign * s.pageviews;
-      delta.events = sign * s.events;
+      delta.pageviews = sign * v.pageviews;
+      delta.events = sign * v.events;
     }
     // Exit pages count exits, not visitors: the exit moves with every event, and a sketch
     // cannot forget the visitor on the page the visit left.
-    delta.adds_visitor = sign > 0 && !event_counted && d != dimension::exit_page;
-    out.push_back(std::move(delta));
+    if (sign > 0 && !event_counted && d != dimension::exit_page) {
+      delta.visit_visitors = v.visitor_hashes;
+    }
   };
-  count(dimension::total, "", true);
-  count(dimension::entry_page, s.entry_page, false);
-  count(dimension::exit_page, s.exit_page, false);
-  const auto values = unpack_attribution(s.attribution);
+  count(dimension::total, {}, true);
+  count(dimension::entry_page, entry_page, false);
+  count(dimension::exit_page, v.exit_page, false);
   for (std::size_t i = 0; i < values.size(); ++i) {
     count(events::attribution_dimensions[i], values[i], false);
   }
@@ -81,28 +115,34 @@ void add_visit(const visits::snapshot& s, int sign, std::vector<storage::rollup_
 
 }  // namespace
 
-std::vector<storage::rollup_delta> rollup_deltas(const events::event& e, const enriched_event& x,
-                                                 const visits::transition* visit) {
-  std::vector<storage::rollup_delta> out;
-  if (!x.kept()) {
-    storage::rollup_delta dropped;
+void add_rollup_deltas(storage::stored_event& s, std::int64_t received_ms,
+                       std::string_view drop_reason, const visits::transition* visit) {
+  if (s.dropped) {
+    auto& dropped = s.deltas.emplace_back();
     dropped.dimension = dimension::dropped;
-    dropped.value = x.drop_reason;
-    dropped.at_ms = e.received_ms;
+    dropped.value = drop_reason;
+    dropped.at_ms = received_ms;
     dropped.events = 1;
-    out.push_back(std::move(dropped));
-    return out;
+    return;
   }
-  out.reserve(6 + (1 + (visit != nullptr ? visit->before.size() : 0)) *
-                      (3 + events::attribution_dimensions.size()));
-  add_event_dimensions(e, x, out);
+  s.deltas.reserve(s.deltas.size() + 6 +
+                   (1 + (visit != nullptr ? visit->before.size() : 0)) *
+                       (3 + events::attribution_dimensions.size()));
+  add_event_dimensions(s, received_ms);
   if (visit != nullptr) {
+    // A visit keeps its first event's entry page and attribution: the visit as it was usually
+    // has the same ones as it is now, so its deltas view the same strings.
+    const auto& after = visit->after;
+    const auto after_values = unpack_attribution(after.attribution);
     for (const auto& before : visit->before) {
-      add_visit(before, -1, out);
+      const bool same = before.attribution == after.attribution;
+      add_visit(before,
+                before.entry_page == after.entry_page ? std::string_view(after.entry_page)
+                                                      : std::string_view(before.entry_page),
+                same ? after_values : unpack_attribution(before.attribution), -1, s.deltas);
     }
-    add_visit(visit->after, +1, out);
+    add_visit(after, after.entry_page, after_values, +1, s.deltas);
   }
-  return out;
 }
 
 }  // namespace plumb::worker

@@ -200,6 +200,7 @@ void worker::store(std::vector<queue::message> messages) {
   std::vector<events::event> decoded;
   std::vector<queue::message> accepted;
   decoded.reserve(messages.size());
+  accepted.reserve(messages.size());
   for (auto& m : messages) {
     auto event = events::decode(m.fields);
     if (!event) {
@@ -218,6 +219,7 @@ void worker::store(std::vector<queue::message> messages) {
   std::vector<enriched_event> enriched;
   std::vector<visits::hit> hits;
   enriched.reserve(decoded.size());
+  hits.reserve(decoded.size());
   for (const auto& e : decoded) {
     auto& x = enriched.emplace_back(enricher_.enrich(e));
     if (x.kept()) {
@@ -230,6 +232,8 @@ void worker::store(std::vector<queue::message> messages) {
   // Idempotent per event: a retried batch gets the same transitions back (see visits::tracker).
   const auto transitions = visits_->apply(hits);
 
+  // The deltas are views into `batch` (sized once here, never resized), `transitions` and
+  // `enriched`, which all live until store_or_bisect returns.
   std::vector<storage::stored_event> batch(decoded.size());
   std::size_t next_transition = 0;
   for (std::size_t i = 0; i < decoded.size(); ++i) {
@@ -242,17 +246,21 @@ void worker::store(std::vector<queue::message> messages) {
     s.dropped = !x.kept();
     if (s.dropped) {
       dropped_counter(x.drop_reason).inc();
-      s.deltas = rollup_deltas(e, x, nullptr);
+      add_rollup_deltas(s, e.received_ms, x.drop_reason, nullptr);
       continue;
     }
-    const auto& visit = transitions.at(next_transition++);
-    s.visit_id = core::event_id::parse(visit.after.visit_id).value_or(e.id);
-    s.deltas = rollup_deltas(e, x, &visit);
+    const auto& visit = transitions.at(next_transition);
+    // A visit this event opened has its id: no need to parse the text back.
+    s.visit_id = visit.after.visit_id == hits[next_transition].event_id
+                     ? e.id
+                     : core::event_id::parse(visit.after.visit_id).value_or(e.id);
+    ++next_transition;
     s.name = std::move(e.name);
     s.interactive = e.interactive;
     s.values = std::move(x.values);
     s.props_json = std::move(e.props_json);
     s.revenue = std::move(e.revenue);
+    add_rollup_deltas(s, e.received_ms, {}, &visit);
   }
   store_or_bisect(batch, accepted);
 }

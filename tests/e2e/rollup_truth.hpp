@@ -28,13 +28,13 @@ struct comparison {
 };
 
 // Compares every counter of every (site, local hour, dimension, value) exactly, and unique
-// visitors within the sketch's error: exactly up to hll's explicit threshold, within 4 standard
-// errors above it. Visitors of visit dimensions are compared only when `visit_visitors_compared`:
-// when workers see a visit's events out of order, the visitor sketches of the values and start
-// hour the visit held before its earlier events arrived keep the visitor (sketches cannot
-// subtract), and a merged visit's start row lacks the visitor hashes of the part that moved.
+// visitors within the sketch's error: exactly while a sketch is in hll's explicit mode, within 4
+// standard errors beyond. Unless `visit_visitors_exact`, visit dimensions may hold more visitors than
+// the truth (never fewer): when workers see a visit's events out of order, the sketches of the
+// values and start hour the visit held before its earlier events arrived keep the visitor
+// (sketches cannot subtract).
 comparison compare_rollups(pqxx::connection& conn, const datagen::generated& data,
-                           const utc_offsets& offsets, bool visit_visitors_compared);
+                           const utc_offsets& offsets, bool visit_visitors_exact);
 
 // Waits until `expected` events are stored and no stream entry is pending; false on timeout.
 bool wait_until_stored(pqxx::connection& conn, const std::string& redis_url,

@@ -1,12 +1,12 @@
 #include "plumb/storage/event_writer.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
-#include <functional>
-#include <map>
+#include <cstring>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "plumb/core/clock.hpp"
@@ -27,6 +27,12 @@ std::string uuid_text(const core::event_id& id) {
   return {text, sizeof text};
 }
 
+// The same text in a caller's buffer, for COPY rows (no allocation per event).
+std::string_view uuid_text(const core::event_id& id, char (&text)[36]) {
+  id.write_to(text);
+  return {text, sizeof text};
+}
+
 // The columns of events, in the order write() formats them.
 const std::vector<std::string>& event_columns() {
   static const std::vector<std::string> columns = [] {
@@ -43,38 +49,164 @@ const std::vector<std::string>& event_columns() {
 
 const std::vector<std::string> dropped_columns{"site_id", "received_at", "event_id"};
 
-// A dimension value of the batch, by reference: the batch's numbers are looked up here (about 40
-// per event, mostly repeats) without copying the text into a dictionary key each time.
-struct value_ref {
-  std::int64_t site_id;
-  const std::string* value;  // points into the batch, which outlives write()
-};
-struct value_ref_hash {
-  std::size_t operator()(const value_ref& r) const {
-    return std::hash<std::string_view>{}(*r.value) ^
-           (std::hash<std::int64_t>{}(r.site_id) * 0x9e3779b97f4a7c15ULL);
+// The distinct (site, value) pairs of a batch, numbered densely in order of first sight: a batch
+// has about 60 values per event, mostly repeats, so each is hashed once here (by reference, the
+// batch outlives write()) and everything after works with the number. Open addressing with
+// linear probing; the table stays at most half full.
+class value_table {
+ public:
+  struct entry {
+    std::int64_t site_id;
+    std::string_view value;
+    std::uint64_t hash;
+  };
+
+  explicit value_table(std::size_t expected) {
+    std::size_t capacity = 64;
+    while (capacity < 2 * expected) {
+      capacity *= 2;
+    }
+    slots_.assign(capacity, 0);
+    entries_.reserve(expected);
   }
-};
-struct value_ref_equal {
-  bool operator()(const value_ref& a, const value_ref& b) const {
-    return a.site_id == b.site_id && *a.value == *b.value;
+
+  // The number of (site_id, value); a pair not seen before gets the next one.
+  std::uint32_t index(std::int64_t site_id, std::string_view value) {
+    // Many values are views of one string (an event's page in its values and its deltas, a
+    // visit's attribution in the deltas that remove and add it): the same view of the same site
+    // is the same value (the batch does not change under write()), so skip hashing its bytes.
+    auto& seen = seen_[((reinterpret_cast<std::uintptr_t>(value.data()) >> 3) ^ value.size()) &
+                       (seen_.size() - 1)];
+    if (seen.data == value.data() && seen.size == value.size() && seen.site_id == site_id &&
+        seen.data != nullptr) {
+      return seen.index;
+    }
+    const auto found = lookup(site_id, value);
+    seen = {value.data(), value.size(), site_id, found};
+    return found;
   }
+
+  const std::vector<entry>& entries() const { return entries_; }
+
+ private:
+  struct seen_view {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    std::int64_t site_id = 0;
+    std::uint32_t index = 0;
+  };
+
+  std::uint32_t lookup(std::int64_t site_id, std::string_view value) {
+    const auto h = hash(site_id, value);
+    const auto mask = slots_.size() - 1;
+    for (auto i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      const auto slot = slots_[i];
+      if (slot == 0) {
+        entries_.push_back({site_id, value, h});
+        slots_[i] = static_cast<std::uint32_t>(entries_.size());
+        if (2 * entries_.size() > slots_.size()) {
+          grow();
+        }
+        return static_cast<std::uint32_t>(entries_.size() - 1);
+      }
+      const auto& e = entries_[slot - 1];
+      // Most repeats are views of the same string (an event's value in several deltas).
+      if (e.hash == h && e.site_id == site_id && e.value == value) {
+        return slot - 1;
+      }
+    }
+  }
+
+  // Short strings dominate (paths, browser names): a word at a time, mixed by multiplication.
+  static std::uint64_t hash(std::int64_t site_id, std::string_view value) {
+    constexpr std::uint64_t k = 0x9e3779b97f4a7c15ULL;
+    auto h = (static_cast<std::uint64_t>(site_id) * k) ^ value.size();
+    const char* p = value.data();
+    auto n = value.size();
+    const auto mix = [&h](std::uint64_t w) {
+      h = (h ^ w) * 0xff51afd7ed558ccdULL;
+      h ^= h >> 32;
+    };
+    for (; n >= 8; p += 8, n -= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      mix(w);
+    }
+    if (n > 0) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p, n);
+      mix(w);
+    }
+    h *= k;
+    return h ^ (h >> 29);
+  }
+
+  void grow() {
+    std::vector<std::uint32_t> bigger(2 * slots_.size(), 0);
+    const auto mask = bigger.size() - 1;
+    for (std::size_t n = 0; n < entries_.size(); ++n) {
+      auto i = static_cast<std::size_t>(entries_[n].hash) & mask;
+      while (bigger[i] != 0) {
+        i = (i + 1) & mask;
+      }
+      bigger[i] = static_cast<std::uint32_t>(n + 1);
+    }
+    slots_ = std::move(bigger);
+  }
+
+  std::vector<std::uint32_t> slots_;  // 0: empty, else 1 + index into entries_
+  std::vector<entry> entries_;
+  std::array<seen_view, 1024> seen_{};  // recent views, by address
 };
 
-// One rollup row's share of a batch, per UTC quarter hour and then per local hour.
-struct slot_key {
+// The site's local hour of one UTC quarter hour of the batch, and its COPY text.
+struct local_hour {
   std::int64_t site_id;
-  std::int16_t dimension;
   std::int64_t slot;
-  std::int64_t value_id;
-  auto operator<=>(const slot_key&) const = default;
+  std::int64_t hour;
+  std::string text;
 };
 
-struct slot_totals {
+// One rollup row's share of a batch: one upsert per row. Its visitors are a list in
+// visitor_link (consecutive deltas of one event add the same visitor once).
+struct rollup_row {
+  std::int64_t site_id;
+  std::int64_t hour;
+  std::int64_t value_id;
+  const local_hour* local;  // for the hour's text
+  std::int16_t dimension;
   std::int64_t pageviews = 0, events = 0, visits = 0, bounces = 0, duration_ms = 0;
   micros revenue = 0;
-  std::vector<std::int64_t> visitors;
+  std::int64_t last_visitor = 0;
+  std::uint32_t visitors = 0;  // 0: none, else 1 + index of the latest visitor_link
 };
+struct visitor_link {
+  std::int64_t visitor;
+  std::uint32_t next;  // 0: the end, else 1 + index of the previous link
+};
+
+std::uint64_t row_hash(std::int64_t site_id, std::int16_t dimension, std::int64_t hour,
+                       std::int64_t value_id) {
+  constexpr std::uint64_t k = 0x9e3779b97f4a7c15ULL;
+  auto h = static_cast<std::uint64_t>(site_id) * k;
+  h = (h ^ static_cast<std::uint64_t>(value_id)) * 0xff51afd7ed558ccdULL;
+  h = (h ^ static_cast<std::uint64_t>(hour) ^ (static_cast<std::uint64_t>(dimension) << 56)) * k;
+  return h ^ (h >> 31);
+}
+
+// "{1,2,3}", as pg::bigint_array writes it, into a reused buffer.
+void format_bigint_array(std::span<const std::int64_t> values, std::string& out) {
+  out.assign(1, '{');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, values[i]).ptr;
+    out.append(digits, end);
+  }
+  out.push_back('}');
+}
 
 // Staging tables live in the session (CREATE … IF NOT EXISTS is a no-op after the first batch)
 // and empty themselves at commit.
@@ -209,31 +341,42 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
   if (batch.empty()) {
     return {};
   }
-  std::unordered_map<value_ref, std::int64_t, value_ref_hash, value_ref_equal> ids;
-  const auto want = [&](std::int64_t site_id, const std::string& value) {
-    if (ids.try_emplace(value_ref{site_id, &value}, 0).second) {
-      dictionary_.want(site_id, value);
-    }
-  };
-  dictionary_.begin();
+  // The number of every value of the batch, in the order the loop below meets them: per kept
+  // event its name and values, then per event its deltas' values.
+  std::size_t value_count = 0;
+  for (const auto& e : batch) {
+    value_count += (e.dropped ? 0 : 1 + e.values.size()) + e.deltas.size();
+  }
+  std::vector<std::uint32_t> value_index;
+  value_index.reserve(value_count);
+  value_table values(std::max<std::size_t>(256, value_count / 16));
+  std::vector<std::size_t> delta_offset;  // per event, its first delta's place in value_index
+  delta_offset.reserve(batch.size());
   for (const auto& e : batch) {
     if (!e.dropped) {
-      want(e.site_id, e.name);
+      value_index.push_back(values.index(e.site_id, e.name));
       for (const auto& v : e.values) {
-        want(e.site_id, v);
+        value_index.push_back(values.index(e.site_id, v));
       }
     }
+    delta_offset.push_back(value_index.size());
     for (const auto& d : e.deltas) {
-      want(e.site_id, d.value);
+      value_index.push_back(values.index(e.site_id, d.value));
     }
   }
-  dictionary_.resolve(conn);
-  for (auto& [ref, id] : ids) {
-    id = dictionary_.id(ref.site_id, *ref.value);
+  dictionary_.begin();
+  std::string text;  // reused: the dictionary takes std::string
+  for (const auto& v : values.entries()) {
+    text.assign(v.value);
+    dictionary_.want(v.site_id, text);
   }
-  const auto id_of = [&](std::int64_t site_id, const std::string& value) {
-    return ids.find(value_ref{site_id, &value})->second;
-  };
+  dictionary_.resolve(conn);
+  std::vector<std::int64_t> ids;
+  ids.reserve(values.entries().size());
+  for (const auto& v : values.entries()) {
+    text.assign(v.value);
+    ids.push_back(dictionary_.id(v.site_id, text));
+  }
   ensure_partitions(conn, batch);
 
   pqxx::work tx(conn);
@@ -245,21 +388,26 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
         std::count_if(batch.begin(), batch.end(), [](const stored_event& e) { return e.dropped; }));
     if (dropped_count < batch.size()) {
       pqxx::stream_to kept(t, kept_table, event_columns());
+      std::size_t next = 0;  // into value_index
       for (const auto& e : batch) {
         if (e.dropped) {
+          next += e.deltas.size();
           continue;
         }
+        char id_text[36];
+        char visit_text[36];
         row.clear();
         row.integer(e.site_id)
             .raw(core::format_utc(e.id.unix_ms()))
-            .raw(uuid_text(e.id))
-            .raw(uuid_text(e.visit_id))
+            .raw(uuid_text(e.id, id_text))
+            .raw(uuid_text(e.visit_id, visit_text))
             .integer(static_cast<std::int64_t>(e.visitor_hash))
-            .integer(id_of(e.site_id, e.name))
+            .integer(ids[value_index[next++]])
             .boolean(e.interactive);
-        for (const auto& v : e.values) {
-          row.integer(id_of(e.site_id, v));
+        for (std::size_t i = 0; i < e.values.size(); ++i) {
+          row.integer(ids[value_index[next++]]);
         }
+        next += e.deltas.size();
         e.props_json.empty() ? row.null() : row.text(e.props_json);
         if (e.revenue) {
           row.text(e.revenue->currency).raw(e.revenue->amount);
@@ -275,7 +423,10 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
       for (const auto& e : batch) {
         if (e.dropped) {
           row.clear();
-          row.integer(e.site_id).raw(core::format_utc(e.id.unix_ms())).raw(uuid_text(e.id));
+          char id_text[36];
+          row.integer(e.site_id)
+              .raw(core::format_utc(e.id.unix_ms()))
+              .raw(uuid_text(e.id, id_text));
           pg::write_row(dropped, row);
         }
       }
@@ -301,15 +452,108 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
       inserted->insert(r[0].as<std::string>());
     }
   }
-  std::map<slot_key, slot_totals> slots;
-  for (const auto& e : batch) {
-    if (inserted && !inserted->contains(uuid_text(e.id))) {
+  std::vector<char> counted(batch.size(), 1);  // the events whose deltas count
+  if (inserted) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      counted[i] = inserted->contains(uuid_text(batch[i].id)) ? 1 : 0;
+    }
+  }
+  const auto slot_of = [](std::int64_t at_ms) {
+    return at_ms - (at_ms % slot_ms + slot_ms) % slot_ms;
+  };
+  // Quarter hours → the site's local hours (one small query per batch, so a changed time zone
+  // applies from the next batch as before), then one row per rollup key: PostgreSQL then has
+  // nothing to join or group, and a key's quarter hours cost one upsert instead of up to four.
+  std::vector<std::pair<std::int64_t, std::int64_t>> site_slots;  // (site, quarter hour)
+  std::size_t delta_count = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (counted[i] == 0) {
       continue;
     }
+    const auto& e = batch[i];
+    delta_count += e.deltas.size();
     for (const auto& d : e.deltas) {
-      auto& t = slots[slot_key{e.site_id, static_cast<std::int16_t>(d.dimension),
-                               d.at_ms - (d.at_ms % slot_ms + slot_ms) % slot_ms,
-                               id_of(e.site_id, d.value)}];
+      const std::pair site_slot{e.site_id, slot_of(d.at_ms)};
+      if (site_slots.empty() || site_slots.back() != site_slot) {
+        site_slots.push_back(site_slot);
+      }
+    }
+  }
+  std::sort(site_slots.begin(), site_slots.end());
+  site_slots.erase(std::unique(site_slots.begin(), site_slots.end()), site_slots.end());
+  std::vector<local_hour> hours;
+  if (!site_slots.empty()) {
+    std::vector<std::int64_t> slot_sites, slot_starts;
+    slot_sites.reserve(site_slots.size());
+    slot_starts.reserve(site_slots.size());
+    for (const auto& [site, slot] : site_slots) {
+      slot_sites.push_back(site);
+      slot_starts.push_back(slot);
+    }
+    const auto buckets =
+        tx.exec_params(buckets_sql, pg::bigint_array(slot_sites), pg::bigint_array(slot_starts));
+    hours.reserve(static_cast<std::size_t>(buckets.size()));
+    for (const auto& r : buckets) {
+      const auto hour = r[2].as<std::int64_t>();
+      hours.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), hour,
+                       core::format_utc(hour)});
+    }
+    std::sort(hours.begin(), hours.end(), [](const local_hour& a, const local_hour& b) {
+      return std::tie(a.site_id, a.slot) < std::tie(b.site_id, b.slot);
+    });
+  }
+  // Sum the deltas per rollup row, in a hash table of row numbers (open addressing, at most half
+  // full: a batch has no more rows than deltas).
+  std::vector<rollup_row> rows;
+  rows.reserve(delta_count);
+  std::vector<visitor_link> links;
+  links.reserve(delta_count);
+  std::size_t table_size = 64;
+  while (table_size < 2 * delta_count) {
+    table_size *= 2;
+  }
+  std::vector<std::uint32_t> table(table_size, 0);  // 0: empty, else 1 + index into rows
+  const auto mask = table_size - 1;
+  const local_hour* last = nullptr;  // consecutive deltas mostly share their quarter hour
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (counted[i] == 0) {
+      continue;
+    }
+    const auto& e = batch[i];
+    auto next = delta_offset[i];  // into value_index
+    for (const auto& d : e.deltas) {
+      const auto value_id = ids[value_index[next++]];
+      const auto slot = slot_of(d.at_ms);
+      if (last == nullptr || last->site_id != e.site_id || last->slot != slot) {
+        const auto it = std::lower_bound(
+            hours.begin(), hours.end(), std::pair{e.site_id, slot},
+            [](const local_hour& h, const std::pair<std::int64_t, std::int64_t>& k) {
+              return std::pair{h.site_id, h.slot} < k;
+            });
+        if (it == hours.end() || it->site_id != e.site_id || it->slot != slot) {
+          last = nullptr;
+          continue;  // the site is gone: its deltas are dropped
+        }
+        last = &*it;
+      }
+      const auto dimension = static_cast<std::int16_t>(d.dimension);
+      const auto hour = last->hour;
+      auto h = static_cast<std::size_t>(row_hash(e.site_id, dimension, hour, value_id)) & mask;
+      while (true) {
+        const auto slot_row = table[h];
+        if (slot_row == 0) {
+          rows.push_back({e.site_id, hour, value_id, last, dimension});
+          table[h] = static_cast<std::uint32_t>(rows.size());
+          break;
+        }
+        const auto& r = rows[slot_row - 1];
+        if (r.value_id == value_id && r.hour == hour && r.dimension == dimension &&
+            r.site_id == e.site_id) {
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+      auto& t = rows[table[h] - 1];
       t.pageviews += d.pageviews;
       t.events += d.events;
       t.visits += d.visits;
@@ -320,73 +564,50 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
         // the raw row above (numeric overflow), so an unparsable one never gets here unseen.
         t.revenue += parse_micros(d.revenue).value_or(0);
       }
+      const auto add_visitor = [&](std::uint64_t hash) {
+        const auto visitor = static_cast<std::int64_t>(hash);
+        if (t.visitors == 0 || t.last_visitor != visitor) {
+          links.push_back({visitor, t.visitors});
+          t.visitors = static_cast<std::uint32_t>(links.size());
+          t.last_visitor = visitor;
+        }
+      };
       if (d.adds_visitor) {
-        t.visitors.push_back(static_cast<std::int64_t>(e.visitor_hash));
+        add_visitor(e.visitor_hash);
+      }
+      for (const auto hash : d.visit_visitors) {
+        add_visitor(hash);
       }
     }
-  }
-  // Quarter hours → the site's local hours (one small query per batch, so a changed time zone
-  // applies from the next batch as before), then one row per rollup key: PostgreSQL then has
-  // nothing to join or group, and a key's quarter hours cost one upsert instead of up to four.
-  std::set<std::pair<std::int64_t, std::int64_t>> site_slots;
-  for (const auto& [key, t] : slots) {
-    site_slots.emplace(key.site_id, key.slot);
-  }
-  std::vector<std::int64_t> slot_sites, slot_starts;
-  for (const auto& [site, slot] : site_slots) {
-    slot_sites.push_back(site);
-    slot_starts.push_back(slot);
-  }
-  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> bucket_of;
-  if (!slots.empty()) {
-    const auto buckets =
-        tx.exec_params(buckets_sql, pg::bigint_array(slot_sites), pg::bigint_array(slot_starts));
-    for (const auto& r : buckets) {
-      bucket_of[{r[0].as<std::int64_t>(), r[1].as<std::int64_t>()}] = r[2].as<std::int64_t>();
-    }
-  }
-  std::map<slot_key, slot_totals> rows;  // slot_key::slot holds the local hour here
-  for (auto& [key, t] : slots) {
-    const auto bucket = bucket_of.find({key.site_id, key.slot});
-    if (bucket == bucket_of.end()) {
-      continue;
-    }
-    auto [it, fresh] =
-        rows.try_emplace(slot_key{key.site_id, key.dimension, bucket->second, key.value_id});
-    if (fresh) {
-      it->second = std::move(t);
-      continue;
-    }
-    auto& sum = it->second;
-    sum.pageviews += t.pageviews;
-    sum.events += t.events;
-    sum.visits += t.visits;
-    sum.bounces += t.bounces;
-    sum.duration_ms += t.duration_ms;
-    sum.revenue += t.revenue;
-    sum.visitors.insert(sum.visitors.end(), t.visitors.begin(), t.visitors.end());
   }
   {
     pqxx::stream_to staged(tx, "rollup_rows_staging");
-    for (auto& [key, t] : rows) {
+    std::vector<std::int64_t> visitors;
+    std::string visitors_text;
+    for (const auto& t : rows) {
+      visitors.clear();
+      for (auto link = t.visitors; link != 0; link = links[link - 1].next) {
+        visitors.push_back(links[link - 1].visitor);
+      }
       if (t.pageviews == 0 && t.events == 0 && t.visits == 0 && t.bounces == 0 &&
-          t.duration_ms == 0 && t.revenue == 0 && t.visitors.empty()) {
+          t.duration_ms == 0 && t.revenue == 0 && visitors.empty()) {
         continue;  // deltas that cancelled out (a visit moved within the row): adds nothing
       }
-      std::sort(t.visitors.begin(), t.visitors.end());
-      t.visitors.erase(std::unique(t.visitors.begin(), t.visitors.end()), t.visitors.end());
+      std::sort(visitors.begin(), visitors.end());
+      visitors.erase(std::unique(visitors.begin(), visitors.end()), visitors.end());
+      format_bigint_array(visitors, visitors_text);
       row.clear();
-      row.integer(key.site_id)
-          .integer(key.dimension)
-          .raw(core::format_utc(key.slot))
-          .integer(key.value_id)
+      row.integer(t.site_id)
+          .integer(t.dimension)
+          .raw(t.local->text)
+          .integer(t.value_id)
           .integer(t.pageviews)
           .integer(t.events)
           .integer(t.visits)
           .integer(t.bounces)
           .integer(t.duration_ms)
           .raw(format_micros(t.revenue))
-          .raw(pg::bigint_array(t.visitors));
+          .raw(visitors_text);
       pg::write_row(staged, row);
     }
     staged.complete();

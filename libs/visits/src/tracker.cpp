@@ -147,6 +147,7 @@ class msgpack_reader {
     s.pageviews = next_integer();
     s.events = next_integer();
     s.bounce = next_bool();
+    s.visitor_hashes = parse_hashes(next_string());
     return s;
   }
 
@@ -154,6 +155,28 @@ class msgpack_reader {
 
  private:
   static redis::error malformed() { return redis::error("visits: malformed script reply"); }
+
+  // A visit's hashes as the script writes them: 8 bytes each, big endian, strictly ascending,
+  // at least one. Throws redis::error on anything else.
+  static std::vector<std::uint64_t> parse_hashes(std::string_view bytes) {
+    constexpr std::size_t hash_bytes = 8;
+    if (bytes.empty() || bytes.size() % hash_bytes != 0) {
+      throw malformed();
+    }
+    std::vector<std::uint64_t> out;
+    out.reserve(bytes.size() / hash_bytes);
+    for (std::size_t at = 0; at < bytes.size(); at += hash_bytes) {
+      std::uint64_t value = 0;
+      for (std::size_t i = at; i < at + hash_bytes; ++i) {
+        value = (value << 8U) | static_cast<std::uint8_t>(bytes[i]);
+      }
+      if (!out.empty() && value <= out.back()) {
+        throw malformed();
+      }
+      out.push_back(value);
+    }
+    return out;
+  }
 
   std::uint8_t byte() {
     if (rest_.empty()) {
@@ -180,7 +203,7 @@ class msgpack_reader {
 };
 
 // Values per snapshot in a MessagePack reply (visit.lua).
-constexpr std::size_t snapshot_values = 9;
+constexpr std::size_t snapshot_values = 10;
 
 // One event's reply (visit.lua): a MessagePack array of snapshots' values, the before snapshots
 // then the after one. Throws redis::error on anything else.
@@ -214,8 +237,8 @@ bool is_noscript(const redis::reply& reply) {
 constexpr std::size_t script_settings = 5;
 // Per hit, after them and the numbers argument: event id, page, attribution.
 constexpr std::size_t args_per_hit = 3;
-// Bytes per hit in the numbers argument (struct '<I4I4Bi8' in visit.lua).
-constexpr std::size_t number_bytes_per_hit = 17;
+// Bytes per hit in the numbers argument (struct '<I4I4Bi8c8' in visit.lua).
+constexpr std::size_t number_bytes_per_hit = 25;
 
 // Hits per script run at most: bounds how long one run blocks Redis, and keeps the script's
 // unpack() calls (of up to two keys per hit) well inside Lua's stack limit. A site with more hits
@@ -232,6 +255,14 @@ void append_little_endian(std::string& out, std::uint64_t value, std::size_t byt
   for (std::size_t i = 0; i < bytes; ++i) {
     out.push_back(static_cast<char>(value & 0xffU));
     value >>= 8U;
+  }
+}
+
+// Appends the 8 bytes of `value`, big endian: the script keeps hashes so, as it compares them by
+// bytes (Lua's numbers cannot hold 64-bit integers).
+void append_big_endian(std::string& out, std::uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((value >> static_cast<unsigned>(shift)) & 0xffU));
   }
 }
 
@@ -255,7 +286,7 @@ void append_site_command(std::string& protocol, const std::string& prefix,
     return it->second;
   };
   // Per hit (number_bytes_per_hit): own key index, previous key index (0: none), flags
-  // (1 = pageview, 2 = interactive), received_ms.
+  // (1 = pageview, 2 = interactive), received_ms, visitor hash (big endian).
   std::string numbers;
   numbers.reserve(indexes.size() * number_bytes_per_hit);
   for (const auto i : indexes) {
@@ -266,6 +297,7 @@ void append_site_command(std::string& protocol, const std::string& prefix,
     append_little_endian(numbers, has_previous ? key_index(h.previous_visitor_hash) : 0, 4);
     append_little_endian(numbers, (h.pageview ? 1U : 0U) + (h.interactive_event ? 2U : 0U), 1);
     append_little_endian(numbers, static_cast<std::uint64_t>(h.received_ms), 8);
+    append_big_endian(numbers, h.visitor_hash);
   }
 
   redis::append_array_header(protocol,

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -142,6 +143,7 @@ TEST_CASE("in-order pageviews form one visit whose exit page, duration and bounc
   CHECK(first.after.entry_page == "/home");
   CHECK(first.after.exit_page == "/home");
   CHECK(first.after.attribution == "google");
+  CHECK(first.after.visitor_hashes == std::vector<std::uint64_t>{1});
 
   const auto second_hit = apply_one(tracker, pageview(1, t0 + 10 * second, "e2", "/pricing", "x"));
   REQUIRE(second_hit.before.size() == 1);
@@ -153,6 +155,7 @@ TEST_CASE("in-order pageviews form one visit whose exit page, duration and bounc
   CHECK(second_hit.after.entry_page == "/home");
   CHECK(second_hit.after.exit_page == "/pricing");
   CHECK(second_hit.after.attribution == "google");  // the earliest event's, not the latest
+  CHECK(second_hit.after.visitor_hashes == std::vector<std::uint64_t>{1});  // not repeated
 }
 
 TEST_CASE("a gap over 30 minutes opens a new visit, an exact 30-minute gap does not") {
@@ -351,6 +354,7 @@ TEST_CASE("deltas summed over any processing order equal the visits of the sorte
     auto sorted = hits;
     std::sort(sorted.begin(), sorted.end(), by_time);
     totals truth;
+    std::vector<std::pair<std::size_t, std::size_t>> true_visits;  // [begin, end) in sorted
     const auto timeout = std::chrono::milliseconds(visits::visit_timeout).count();
     for (std::size_t begin = 0; begin < sorted.size();) {
       auto end = begin + 1;
@@ -371,6 +375,7 @@ TEST_CASE("deltas summed over any processing order equal the visits of the sorte
       }
       s.bounce = s.pageviews == 1 && !any_interactive;
       truth.add(s, 1);
+      true_visits.emplace_back(begin, end);
       begin = end;
     }
     truth = truth.normalized();
@@ -383,9 +388,18 @@ TEST_CASE("deltas summed over any processing order equal the visits of the sorte
       } else if (run > 1) {  // run 0 is the in-order run
         std::shuffle(order.begin(), order.end(), rng);
       }
-      ++visitor;  // a fresh visitor per run
+      // A fresh visitor per run. In half the runs the daily salt changes at one of the events'
+      // times: events from then on carry the next day's hash and name the first as previous.
+      const auto first_day = ++visitor;
+      const auto next_day = ++visitor;
+      const auto day_change = rng() % 2 == 0 ? sorted[rng() % sorted.size()].received_ms
+                                             : std::numeric_limits<std::int64_t>::max();
+      const auto hash_at = [&](std::int64_t when) {
+        return when < day_change ? first_day : next_day;
+      };
       for (auto& h : order) {
-        h.visitor_hash = visitor;
+        h.visitor_hash = hash_at(h.received_ms);
+        h.previous_visitor_hash = h.visitor_hash == next_day ? first_day : 0;
       }
       // Retries of already applied events, anywhere later: they must repeat their first answer
       // and, counted once like a worker that crashed before committing, change nothing.
@@ -404,10 +418,12 @@ TEST_CASE("deltas summed over any processing order equal the visits of the sorte
       std::map<std::string, visits::transition> first_answer;
       totals sum;
       std::map<std::string, std::int64_t> by_visit_id;
+      std::map<std::string, visits::snapshot> latest;  // by visit id: its last after snapshot
       for (std::size_t i = 0; i < order.size(); ++i) {
         const auto [it, inserted] = first_answer.emplace(order[i].event_id, got[i]);
         if (inserted) {
           sum.add(got[i]);
+          latest[got[i].after.visit_id] = got[i].after;
           by_visit_id[got[i].after.visit_id] += 1;
           for (const auto& before : got[i].before) {
             by_visit_id[before.visit_id] -= 1;
@@ -423,6 +439,20 @@ TEST_CASE("deltas summed over any processing order equal the visits of the sorte
       CHECK(static_cast<std::int64_t>(by_visit_id.size()) == truth.visits);
       for (const auto& [id, n] : by_visit_id) {
         CHECK(n == 1);
+      }
+      // Each finished visit names exactly the distinct hashes of its events, ascending.
+      for (const auto& [begin, end] : true_visits) {
+        std::set<std::uint64_t> hashes;
+        for (auto i = begin; i < end; ++i) {
+          hashes.insert(hash_at(sorted[i].received_ms));
+        }
+        const auto start = sorted[begin].received_ms;
+        const auto found =
+            std::find_if(by_visit_id.begin(), by_visit_id.end(),
+                         [&](const auto& kv) { return latest.at(kv.first).start_ms == start; });
+        REQUIRE(found != by_visit_id.end());
+        CHECK(latest.at(found->first).visitor_hashes ==
+              std::vector<std::uint64_t>(hashes.begin(), hashes.end()));
       }
     }
   }
@@ -461,6 +491,7 @@ TEST_CASE("a visit across midnight is one visit in every processing order") {
     CHECK(got.exits == std::map<std::string, std::int64_t>{{"/c", 1}});
     CHECK(got.by_attribution == std::map<std::string, std::int64_t>{{"src", 1}});
     CHECK(last.after.pageviews == 3);
+    CHECK(last.after.visitor_hashes == std::vector<std::uint64_t>{h1, h2});
     // Retries after the fact, under either day's key, repeat their answers.
     for (int i = 0; i < 3; ++i) {
       CHECK(apply_one(tracker, hits[static_cast<std::size_t>(i)]) == answers.at(i));
@@ -482,6 +513,8 @@ TEST_CASE("a visit across midnight is one visit in every processing order") {
     REQUIRE(extended.before.size() == 1);
     CHECK(extended.before[0].pageviews == 3);
     CHECK(extended.after.pageviews == 4);
+    CHECK(extended.before[0].visitor_hashes == std::vector<std::uint64_t>{h1, h2});
+    CHECK(extended.after.visitor_hashes == std::vector<std::uint64_t>{h1, h2});
   } while (std::next_permutation(order.begin(), order.end()));
 }
 
@@ -500,6 +533,8 @@ TEST_CASE("a visit open at midnight continues under the next day's visitor hash"
   CHECK(continued.after.visit_id == "m1");
   CHECK(continued.after.pageviews == 2);
   CHECK(continued.after.duration_ms() == 15 * minute);
+  CHECK(opened.after.visitor_hashes == std::vector<std::uint64_t>{yesterday});
+  CHECK(continued.after.visitor_hashes == std::vector<std::uint64_t>{yesterday, today});
   CHECK(apply_one(tracker, next) == continued);  // the cache moved with the visit
 
   // A visitor whose yesterday's visit ended long ago starts a new one.
@@ -510,6 +545,45 @@ TEST_CASE("a visit open at midnight continues under the next day's visitor hash"
   CHECK(fresh.before.empty());
   CHECK(fresh.after.visit_id == "o2");
   CHECK(old.after.visit_id == "o1");
+  CHECK(fresh.after.visitor_hashes == std::vector<std::uint64_t>{0x4444});  // not yesterday's
+}
+
+TEST_CASE("merged visits carry the union of their parts' visitor hashes, ascending") {
+  auto redis = connect();
+  const auto keys = fresh_keys();
+  visits::tracker tracker(redis, keys);
+
+  // Yesterday's hash is numerically the larger (and has the top bit set), so ascending order is
+  // not processing order.
+  const std::uint64_t yesterday = 0xf000'0000'0000'0001, today = 0x1000;
+  const auto evening = apply_one(tracker, pageview(yesterday, midnight - 40 * minute, "g1", "/a"));
+  auto morning_hit = pageview(today, midnight + 5 * minute, "g2", "/b");
+  morning_hit.previous_visitor_hash = yesterday;
+  const auto morning = apply_one(tracker, morning_hit);
+  CHECK(morning.before.empty());  // 45 minutes apart: two visits so far
+  CHECK(evening.after.visitor_hashes == std::vector<std::uint64_t>{yesterday});
+  CHECK(morning.after.visitor_hashes == std::vector<std::uint64_t>{today});
+
+  // A late event of yesterday bridges them.
+  const auto bridge = apply_one(tracker, pageview(yesterday, midnight - 15 * minute, "g3", "/c"));
+  REQUIRE(bridge.before.size() == 2);
+  CHECK(bridge.before[0] == evening.after);
+  CHECK(bridge.before[1] == morning.after);
+  CHECK(bridge.after.visit_id == "g1");
+  CHECK(bridge.after.pageviews == 3);
+  CHECK(bridge.after.visitor_hashes == std::vector<std::uint64_t>{today, yesterday});
+
+  // Merging parts that share a hash keeps it once.
+  const auto apart = apply_one(tracker, pageview(today, midnight + 50 * minute, "g4", "/d"));
+  CHECK(apart.before.empty());
+  auto join_hit = pageview(today, midnight + 30 * minute, "g5", "/e");
+  join_hit.previous_visitor_hash = yesterday;
+  const auto joined = apply_one(tracker, join_hit);
+  REQUIRE(joined.before.size() == 2);
+  CHECK(joined.before[1].visitor_hashes == std::vector<std::uint64_t>{today});
+  CHECK(joined.after.pageviews == 5);
+  CHECK(joined.after.visitor_hashes == std::vector<std::uint64_t>{today, yesterday});
+  CHECK(apply_one(tracker, join_hit) == joined);  // the cached reply keeps them too
 }
 
 TEST_CASE("current visitors are the distinct visitors of the last five minutes") {

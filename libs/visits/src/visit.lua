@@ -11,10 +11,13 @@
 -- reached through 'next' links (below), which the script builds from the visit keys' prefix.
 --
 -- ARGV[1..5]  visit timeout ms, visit ttl ms, live window ms, live ttl ms, visit limit
--- ARGV[6]     the events' numbers, 17 bytes per event (struct format '<I4I4Bi8', little
---             endian): index into KEYS of the visit key under today's salt, index of the key
---             under yesterday's salt (0 when unknown), flags (1 = pageview, + 2 = interactive),
---             received_ms. (Binary, as tonumber() costs more than the rest of reading an event.)
+-- ARGV[6]     the events' numbers, 25 bytes per event (struct format '<I4I4Bi8c8'): index into
+--             KEYS of the visit key under today's salt, index of the key under yesterday's salt
+--             (0 when unknown), flags (1 = pageview, + 2 = interactive), received_ms (those four
+--             little endian), and the event's visitor hash (today's, the one its key names) as 8
+--             bytes big endian, so that byte order is numeric order. (Binary, as tonumber()
+--             costs more than the rest of reading an event, and Lua's doubles cannot hold a
+--             64-bit hash.)
 -- then 3 per event: event_id, page, attribution
 -- The visitor's live-set member is its visit key's hash part (the text after the last ':').
 --
@@ -24,7 +27,9 @@
 -- more than the timeout apart (event time). An event at ts joins every visit V with
 -- V.start - timeout <= ts <= V.last + timeout: none opens a new visit, one is extended, several
 -- (the event bridges a gap) merge with the event into one visit, which keeps the visit id of the
--- earliest of them. Because the visits are more than the timeout apart, at most two can match;
+-- earliest of them. A visit also carries the set of its events' visitor hashes (one per day's
+-- salt it has events under, so one or two, rarely more): a new visit has its event's, an
+-- extended one adds the event's, merged ones take the union. Because the visits are more than the timeout apart, at most two can match;
 -- the code merges any number anyway. The reply lists the matched visits as they were, so callers
 -- subtract each and add the result: the sums telescope to the finished visits in any order.
 --
@@ -53,11 +58,12 @@
 --
 -- Encodings: binary, by Redis's C libraries (struct, cmsgpack), as building strings in Lua (each
 -- number formatted by sprintf, each piece a new string) cost more than all the rest of an event's
--- work. In memory a visit is the array of its record fields (VID .. IA below). 'vs' holds records
+-- work. In memory a visit is the array of its record fields (VID .. HS below). 'vs' holds records
 -- packed by struct (record_format).
--- A reply is a MessagePack array of 9 values per snapshot: the before snapshots (by start), then
+-- A reply is a MessagePack array of 10 values per snapshot: the before snapshots (by start), then
 -- the after snapshot; a snapshot is visit_id, start, last, entry_page, exit_page, attribution,
--- pageviews, events (integers and strings), bounce (boolean); tracker.cpp reads it.
+-- pageviews, events (integers and strings), bounce (boolean), visitor hashes (a string of 8-byte
+-- big-endian hashes, ascending, distinct: the record's HS); tracker.cpp reads it.
 -- Versioning: this script is the only version of both formats (it reads exactly what it writes,
 -- and nothing stored names a version), so a change to either needs all workers upgraded together.
 --
@@ -70,7 +76,7 @@ local live_window = tonumber(ARGV[3])
 local live_ttl = ARGV[4]
 local visit_limit = tonumber(ARGV[5])
 local numbers = ARGV[6]
-local number_format, number_size = '<I4I4Bi8', 17
+local number_format, number_size = '<I4I4Bi8c8', 25
 local first_event_arg, args_per_event = 7, 3
 local event_count = (#ARGV - first_event_arg + 1) / args_per_event
 if not (timeout and live_window and visit_limit and numbers) or
@@ -107,21 +113,24 @@ local function corrupt(what)
   error({err = 'visits: corrupt ' .. what})
 end
 
--- The record's fields, in order (positions in a visit).
-local VID, START, LAST, EP, ETS, EID, XP, XTS, XID, ATTR, PV, EV, IA =
-  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
-local record_field_count = 13
+-- The record's fields, in order (positions in a visit). HS: the visit's distinct visitor hashes,
+-- each 8 bytes big endian, ascending (so byte order, which bytes_less compares, is numeric
+-- order), concatenated.
+local VID, START, LAST, EP, ETS, EID, XP, XTS, XID, ATTR, PV, EV, IA, HS =
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
+local record_field_count = 14
+local hash_size = 8
 
 -- A stored record (struct library, little endian): each string as its length and bytes, each
 -- number as an 8-byte integer, in field order. 'vs' is the byte 1 (checked on reading) then the
 -- records.
-local record_format = '<I4c0i8i8I4c0i8I4c0I4c0i8I4c0I4c0i8i8i8'
+local record_format = '<I4c0i8i8I4c0i8I4c0I4c0i8I4c0I4c0i8i8i8I4c0'
 local record_mark = '\1'
 
 local function encode_record(v)
   return struct.pack(record_format, #v[VID], v[VID], v[START], v[LAST], #v[EP], v[EP], v[ETS],
                      #v[EID], v[EID], #v[XP], v[XP], v[XTS], #v[XID], v[XID], #v[ATTR], v[ATTR],
-                     v[PV], v[EV], v[IA])
+                     v[PV], v[EV], v[IA], #v[HS], v[HS])
 end
 
 local function encode_visits(visits)
@@ -142,6 +151,10 @@ local function decode_records(s)
     local v = {struct.unpack(record_format, s, pos)}
     pos = v[record_field_count + 1]
     v[record_field_count + 1] = nil
+    local hashes = v[HS]
+    if #hashes == 0 or #hashes % hash_size ~= 0 then
+      error('bad visitor hashes')
+    end
     visits[#visits + 1] = v
   end
   return visits
@@ -158,11 +171,39 @@ local function decode_visits(s)
   return visits
 end
 
--- Writes the snapshot of visit v to a reply's values out[n + 1 .. n + 9].
+-- Values per snapshot in a reply.
+local snapshot_values = 10
+
+-- Writes the snapshot of visit v to a reply's values out[n + 1 .. n + 10].
 local function set_snapshot(out, n, v)
   out[n + 1], out[n + 2], out[n + 3] = v[VID], v[START], v[LAST]
   out[n + 4], out[n + 5], out[n + 6] = v[EP], v[XP], v[ATTR]
   out[n + 7], out[n + 8], out[n + 9] = v[PV], v[EV], v[PV] == 1 and v[IA] == 0
+  out[n + 10] = v[HS]
+end
+
+-- The union of two visitor hash sets (HS strings: ascending, distinct). A visit has a hash per
+-- day it has events in, so both are short; the usual case is one equal hash.
+local function union_hashes(a, b)
+  if a == b then
+    return a
+  end
+  local parts, i, j, na, nb = {}, 1, 1, #a, #b
+  while i <= na or j <= nb do
+    local x = i <= na and string.sub(a, i, i + hash_size - 1)
+    local y = j <= nb and string.sub(b, j, j + hash_size - 1)
+    if x and y and x == y then
+      parts[#parts + 1] = x
+      i, j = i + hash_size, j + hash_size
+    elseif x and (not y or bytes_less(x, y)) then
+      parts[#parts + 1] = x
+      i = i + hash_size
+    else
+      parts[#parts + 1] = y
+      j = j + hash_size
+    end
+  end
+  return table.concat(parts)
 end
 
 local function by_start(a, b)
@@ -187,10 +228,11 @@ local function merge(a, b)
     a[XP], a[XTS], a[XID] = b[XP], b[XTS], b[XID]
   end
   a[PV], a[EV], a[IA] = a[PV] + b[PV], a[EV] + b[EV], a[IA] + b[IA]
+  a[HS] = union_hashes(a[HS], b[HS])
 end
 
 -- Merges into visit a an event, as merge(a, <the event as a visit>) would, without building it.
-local function merge_event(a, id, ts, page, attribution, pv, ev, ia)
+local function merge_event(a, id, ts, page, attribution, pv, ev, ia, hash)
   if ts < a[START] then
     a[START] = ts
   end
@@ -204,6 +246,7 @@ local function merge_event(a, id, ts, page, attribution, pv, ev, ia)
     a[XP], a[XTS], a[XID] = page, ts, id
   end
   a[PV], a[EV], a[IA] = a[PV] + pv, a[EV] + ev, a[IA] + ia
+  a[HS] = union_hashes(a[HS], hash)
 end
 
 -- Runs redis.call(command, key, <fixed...>, <items...>) in chunks of at most max_command_args
@@ -373,7 +416,7 @@ end
 local replies = {}
 for n = 1, event_count do
   local a = first_event_arg + (n - 1) * args_per_event
-  local own_index, previous_index, flags, ts =
+  local own_index, previous_index, flags, ts, hash =
     struct.unpack(number_format, numbers, (n - 1) * number_size + 1)
   local id = ARGV[a]
   local visit_key = KEYS[own_index]
@@ -440,14 +483,14 @@ for n = 1, event_count do
     -- table once (growing it element by element rehashes it at every power of two).
     local reply_values
     if #joined == 0 then
-      reply_values = {0, 0, 0, 0, 0, 0, 0, 0, 0}
+      reply_values = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
     elseif #joined == 1 then
-      reply_values = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+      reply_values = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
     else
       reply_values = {}
     end
     for m = 1, #joined do
-      set_snapshot(reply_values, (m - 1) * 9, joined[m])
+      set_snapshot(reply_values, (m - 1) * snapshot_values, joined[m])
     end
 
     local pv, ev, ia = pageview and 1 or 0, pageview and 0 or 1, interactive and 1 or 0
@@ -456,9 +499,9 @@ for n = 1, event_count do
       for m = 2, #joined do
         merge(state, joined[m])
       end
-      merge_event(state, id, ts, page, attribution, pv, ev, ia)
+      merge_event(state, id, ts, page, attribution, pv, ev, ia, hash)
     else
-      state = {id, ts, ts, page, ts, id, page, ts, id, attribution, pv, ev, ia}
+      state = {id, ts, ts, page, ts, id, page, ts, id, attribution, pv, ev, ia, hash}
     end
 
     -- Store it, keeping the visit_limit visits with the latest last events.
@@ -519,7 +562,7 @@ for n = 1, event_count do
     end
 
     -- Cache the answer under the event's own key, where its retry looks.
-    set_snapshot(reply_values, #joined * 9, state)
+    set_snapshot(reply_values, #joined * snapshot_values, state)
     local reply = cmsgpack.pack(reply_values)
     own_state.replies = own_state.replies or {}
     own_state.replies[id] = reply

@@ -8,6 +8,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plumb/core/event_id.hpp"
@@ -30,17 +31,24 @@ inline constexpr std::array<events::dimension, 2 + events::attribution_dimension
 
 // A change one event makes to one rollup row. Counters may be negative: a visit's totals move
 // between rows as later events extend it (see visits::transition).
+// `value` and `revenue` are views (an event makes about 40 deltas, mostly of values it already
+// holds): whatever they point into must outlive write() and must not move meanwhile, e.g. the
+// event's own `values` while the batch is not resized, or its `owned_values`. Copying a
+// stored_event copies the views: they still point into the original.
 struct rollup_delta {
   events::dimension dimension = events::dimension::total;
-  std::string value;
+  std::string_view value;
   std::int64_t at_ms = 0;  // counted in the site's local hour containing this instant
   std::int64_t pageviews = 0;
   std::int64_t events = 0;
   std::int64_t visits = 0;
   std::int64_t bounces = 0;
   std::int64_t duration_ms = 0;
-  std::string revenue;        // decimal amount (as validated by the collector), or empty
+  std::string_view revenue;   // decimal amount (as validated by the collector), or empty
   bool adds_visitor = false;  // adds the event's visitor hash to the row's visitor sketch
+  // Adds these hashes to the sketch: all of the event's visit's (one per daily salt: a visit
+  // spanning midnight has two). A view, like `value`.
+  std::span<const std::uint64_t> visit_visitors;
 };
 
 struct stored_event {
@@ -57,6 +65,10 @@ struct stored_event {
   std::string props_json;  // JSON object, or empty
   std::optional<events::revenue> revenue;
   std::vector<rollup_delta> deltas;
+  // Composite delta values ("key\x1fvalue") that exist nowhere else. Deltas may point into these
+  // strings: moving the vector keeps its elements where they are, but adding to it after the
+  // views are taken may not (reserve first).
+  std::vector<std::string> owned_values;
 };
 
 struct write_result {

@@ -9,6 +9,9 @@
 // `after` to their counters. Because every event's transition is added exactly once, the sums
 // equal the finished visits whatever order the workers process one visitor's events in, and a
 // retried event gets its first answer back (cached beside the visits) without changing anything.
+// Each snapshot also lists the visit's visitor hashes (one per daily salt its events were hashed
+// under), so callers can count the visitor under every hash of a visit that spans midnight or
+// was merged from parts.
 
 #include <chrono>
 #include <cstdint>
@@ -57,6 +60,11 @@ struct snapshot {
   std::int64_t pageviews = 0;
   std::int64_t events = 0;  // custom (non-pageview) events
   bool bounce = false;      // pageviews == 1 && no interactive event
+  // The distinct visitor_hash values of the visit's events, ascending: one per daily salt the
+  // visit has events under (two for a visit across midnight), never empty. A merged visit has
+  // the union of its parts'. Callers add the visit's visitor under each to the sketches of the
+  // visit's rows. (previous_visitor_hash values are only used to find visits, not added.)
+  std::vector<std::uint64_t> visitor_hashes;
   std::int64_t duration_ms() const { return last_ms - start_ms; }
 
   bool operator==(const snapshot&) const = default;
