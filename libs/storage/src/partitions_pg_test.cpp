@@ -12,8 +12,11 @@
 #include "plumb/storage/partitions.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/test_support/environment.hpp"
+#include "storage_test_helpers.hpp"
 
 using namespace plumb;
+using storage::testing::make_sites;
+using storage::testing::pageview;
 
 namespace {
 
@@ -21,37 +24,6 @@ namespace {
 constexpr std::int64_t dec_15_2023 = 1'702'641'600'000;  // 2023-12-15T12:00Z
 constexpr std::int64_t jun_1_2024 = 1'717'200'000'000;   // 2024-06-01T00:00Z
 constexpr std::int64_t hour_ms = 3'600'000;
-
-// A kept pageview with one delta on the site's total row (as in storage_pg_test.cpp).
-storage::stored_event pageview(std::int64_t site_id, std::int64_t received_ms) {
-  storage::stored_event e;
-  e.id = core::event_id::generate(core::from_unix_ms(received_ms));
-  e.site_id = site_id;
-  e.visitor_hash = 1;
-  e.visit_id = e.id;
-  e.name = "pageview";
-  e.values.fill("");
-  e.values[1] = "/";
-  storage::rollup_delta total;
-  total.at_ms = received_ms;
-  total.pageviews = 1;
-  total.adds_visitor = true;
-  e.deltas.push_back(total);
-  return e;
-}
-
-std::vector<std::int64_t> make_sites(pqxx::connection& conn,
-                                     const std::vector<std::string>& zones) {
-  pqxx::work tx(conn);
-  const auto owner = storage::create_account(tx, "owner@example.com", "a long password");
-  std::vector<std::int64_t> ids;
-  for (std::size_t i = 0; i < zones.size(); ++i) {
-    ids.push_back(
-        storage::create_site(tx, owner.id, "site" + std::to_string(i) + ".example", zones[i]).id);
-  }
-  tx.commit();
-  return ids;
-}
 
 void set_retention(pqxx::connection& conn, std::int64_t site_id, int days) {
   pqxx::work tx(conn);

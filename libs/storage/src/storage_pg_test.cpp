@@ -6,44 +6,17 @@
 #include "plumb/storage/stats.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/test_support/environment.hpp"
+#include "storage_test_helpers.hpp"
 
 using namespace plumb;
+using storage::testing::make_sites;
+using storage::testing::pageview;
 
 namespace {
-
-// A kept pageview with the deltas the worker would give a one-event visit's total row.
-storage::stored_event pageview(std::int64_t site_id, std::int64_t received_ms, std::uint64_t visitor) {
-  storage::stored_event e;
-  e.id = core::event_id::generate(core::from_unix_ms(received_ms));
-  e.site_id = site_id;
-  e.visitor_hash = visitor;
-  e.visit_id = e.id;
-  e.name = "pageview";
-  e.values.fill("");
-  e.values[1] = "/";
-  storage::rollup_delta total;
-  total.at_ms = received_ms;
-  total.pageviews = 1;
-  total.adds_visitor = true;
-  e.deltas.push_back(total);
-  return e;
-}
 
 std::int64_t count_events(pqxx::connection& conn, std::int64_t site_id) {
   pqxx::work tx(conn);
   return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0].as<std::int64_t>();
-}
-
-// Sites with these ids in the given timezones (ids are identity values: created in order).
-std::vector<std::int64_t> make_sites(pqxx::connection& conn, const std::vector<std::string>& zones) {
-  pqxx::work tx(conn);
-  const auto owner = storage::create_account(tx, "owner@example.com", "a long password");
-  std::vector<std::int64_t> ids;
-  for (std::size_t i = 0; i < zones.size(); ++i) {
-    ids.push_back(storage::create_site(tx, owner.id, "site" + std::to_string(i) + ".example", zones[i]).id);
-  }
-  tx.commit();
-  return ids;
 }
 
 std::int64_t rollup_sum(pqxx::connection& conn, std::int64_t site_id, const char* column) {
