@@ -12,6 +12,8 @@ constexpr std::chrono::seconds trim_interval{5};
 // How often a worker creates next months' partitions and applies sites' data retention. Any
 // worker may; advisory locks make concurrent runs safe (a second one does nothing).
 constexpr std::chrono::minutes maintenance_interval{10};
+// How many batches' worth a round reads from a backlogged ingest stream (see process_once).
+constexpr std::size_t backlog_read_factor = 4;
 // A database write slot for the scope of one transaction, when writers are capped.
 class held_slot {
  public:
@@ -135,11 +137,16 @@ std::size_t worker::process_once() {
     return n;
   }
 
-  auto messages = consumer_->read_new(cfg_.batch_size, std::chrono::milliseconds(0));
-  std::size_t deferred_room = cfg_.batch_size - messages.size();
-  if (messages.size() == cfg_.batch_size) {
-    // A full batch means a backlog: no site may take more than its share of this round, so one
-    // site's flood does not hold every other site's events up behind it.
+  // While backlogged, a round reads several batches' worth: the excess of flooding sites only
+  // moves to the deferred stream, so the backlog ahead of other sites' events drains that much
+  // faster than events can be stored.
+  const std::size_t read_count = backlogged_ ? cfg_.batch_size * backlog_read_factor : cfg_.batch_size;
+  auto messages = consumer_->read_new(read_count, std::chrono::milliseconds(0));
+  backlogged_ = messages.size() == read_count;
+  std::size_t deferred_room = messages.size() < cfg_.batch_size ? cfg_.batch_size - messages.size() : 0;
+  if (messages.size() >= cfg_.batch_size) {
+    // At least a full batch waiting means a backlog: no site may take more than its share of
+    // this round, so one site's flood does not hold every other site's events up behind it.
     messages = take_fair_share(std::move(messages));
     deferred_room = site_quota();
   }

@@ -5,9 +5,9 @@
 //
 // Fairness: when the ingest stream is backlogged (a read returns a full batch), each site keeps
 // at most its share of the batch (PLUMB_WORKER_SITE_SHARE_PERCENT); the excess moves to the
-// deferred stream. So a round consumes a full batch of the backlog but processes only a share of
-// a flooding site's events, and the backlog ahead of other sites' events drains several times
-// faster than events can be stored. Deferred events are processed with the spare capacity.
+// deferred stream. While backlogged, a round reads several batches but processes only a share of
+// a flooding site's events, so the backlog ahead of other sites' events drains many times faster
+// than events can be stored. Deferred events are processed with the spare capacity.
 
 #include <functional>
 #include <map>
@@ -74,6 +74,8 @@ class worker {
   storage::event_writer writer_;
   // After a failure or restart, this consumer's unacknowledged entries are re-read first.
   bool drain_pending_ = true;
+  // The last read from the ingest stream came back full: there is a backlog.
+  bool backlogged_ = false;
   std::chrono::steady_clock::time_point claimed_at_{};
   std::chrono::steady_clock::time_point trimmed_at_{};
   std::chrono::steady_clock::time_point maintained_at_{};
