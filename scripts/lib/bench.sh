@@ -240,13 +240,18 @@ bench_workers_alive() {
   done
 }
 
-# stream_drained PREFIX: true when the workers' consumer group has read every entry of the stream
+# stream_drained PREFIX: true when the workers' consumer group has read every entry of the ingest
+# stream and of the deferred stream (where a backlogged site's excess waits; absent until used)
 # (lag 0) and acknowledged them all (pending 0); a worker acknowledges after its commit.
 stream_drained() {
-  local info
-  info=$(redis_cli "$BENCH_REDIS_PORT" "$TEST_DIR/secrets/redis-password" XINFO GROUPS "${1}events" 2>/dev/null) ||
-    return 1
-  awk 'NR % 2 == 1 { k = $0; next } { v[k] = $0 } END { exit !(v["lag"] == "0" && v["pending"] == "0") }' <<<"$info"
+  local info stream
+  for stream in "${1}events" "${1}events:deferred"; do
+    info=$(redis_cli "$BENCH_REDIS_PORT" "$TEST_DIR/secrets/redis-password" XINFO GROUPS "$stream" 2>/dev/null) ||
+      return 1
+    [[ $info == *"no such key"* || $info == *"ERR"* ]] && continue
+    awk 'NR % 2 == 1 { k = $0; next } { v[k] = $0 } END { exit !(v["lag"] == "0" && v["pending"] == "0") }' <<<"$info" ||
+      return 1
+  done
 }
 
 # worker_metrics_p95 METRIC: p95 of the histogram METRIC summed over the running workers' /metrics,
@@ -309,6 +314,7 @@ bench_worker_drain() {
   for pid in "${BENCH_WORKER_PIDS[@]}"; do worker_ticks=$((worker_ticks + $(proc_ticks "$pid"))); done
   bench_stop_workers
   BENCH_ROWS=$(bench_psql "$db" "SELECT count(*) FROM events")
+  ((BENCH_ROWS == total)) || die "the workers stored $BENCH_ROWS of $total events: a drain check missed some"
   elapsed=$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", b - a }')
   rate=$(awk -v n="$total" -v e="$elapsed" 'BEGIN { printf "%.0f", n / e }')
   cpu_per_million=$(awk -v w="$worker_ticks" -v p="$((pg_after - pg_before))" -v hz="$CLK_TCK" -v n="$total" \

@@ -12,7 +12,7 @@ constexpr std::chrono::seconds trim_interval{5};
 // How often a worker creates next months' partitions and applies sites' data retention. Any
 // worker may; advisory locks make concurrent runs safe (a second one does nothing).
 constexpr std::chrono::minutes maintenance_interval{10};
-// How many batches' worth a round reads from a backlogged ingest stream (see process_once).
+// How many batches' worth a round reads from an ingest stream a site floods (see process_once).
 constexpr std::size_t backlog_read_factor = 4;
 // A database write slot for the scope of one transaction, when writers are capped.
 class held_slot {
@@ -137,12 +137,12 @@ std::size_t worker::process_once() {
     return n;
   }
 
-  // While backlogged, a round reads several batches' worth: the excess of flooding sites only
-  // moves to the deferred stream, so the backlog ahead of other sites' events drains that much
-  // faster than events can be stored.
-  const std::size_t read_count = backlogged_ ? cfg_.batch_size * backlog_read_factor : cfg_.batch_size;
+  // While a flood fills the backlog, a round reads several batches' worth: the flooding site's
+  // excess only moves to the deferred stream, so the backlog ahead of other sites' events drains
+  // that much faster than events can be stored.
+  const std::size_t read_count = flooded_ ? cfg_.batch_size * backlog_read_factor : cfg_.batch_size;
   auto messages = consumer_->read_new(read_count, std::chrono::milliseconds(0));
-  backlogged_ = messages.size() == read_count;
+  flooded_ = false;
   std::size_t deferred_room = messages.size() < cfg_.batch_size ? cfg_.batch_size - messages.size() : 0;
   if (messages.size() >= cfg_.batch_size) {
     // At least a full batch waiting means a backlog: no site may take more than its share of
@@ -200,6 +200,9 @@ std::vector<queue::message> worker::take_fair_share(std::vector<queue::message> 
     consumer_->defer(excess, cfg_.common.keys.deferred_stream());
     deferred_events_.inc(excess.size());
   }
+  // More than half a batch over quota: some site dominates the backlog (not just the ups and
+  // downs of many sites' shares).
+  flooded_ = 2 * excess.size() > cfg_.batch_size;
   return kept;
 }
 

@@ -5,8 +5,8 @@
 //
 // Fairness: when the ingest stream is backlogged (a read returns a full batch), each site keeps
 // at most its share of the batch (PLUMB_WORKER_SITE_SHARE_PERCENT); the excess moves to the
-// deferred stream. While backlogged, a round reads several batches but processes only a share of
-// a flooding site's events, so the backlog ahead of other sites' events drains many times faster
+// deferred stream. While a site floods, a round reads several batches but processes only a share
+// of that site's events, so the backlog ahead of other sites' events drains many times faster
 // than events can be stored. Deferred events are processed with the spare capacity.
 
 #include <functional>
@@ -74,8 +74,8 @@ class worker {
   storage::event_writer writer_;
   // After a failure or restart, this consumer's unacknowledged entries are re-read first.
   bool drain_pending_ = true;
-  // The last read from the ingest stream came back full: there is a backlog.
-  bool backlogged_ = false;
+  // The last round deferred more than half a batch: a site floods the backlog.
+  bool flooded_ = false;
   std::chrono::steady_clock::time_point claimed_at_{};
   std::chrono::steady_clock::time_point trimmed_at_{};
   std::chrono::steady_clock::time_point maintained_at_{};
