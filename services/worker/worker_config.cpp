@@ -16,7 +16,7 @@ worker_config worker_config::from_env(config::env_reader& env) {
   c.common = runtime::read_common(env);
   c.pg_dsn = env.connection_url("PLUMB_PG_DSN", "postgresql://plumb@127.0.0.1:5432/plumb");
   c.consumer_name = env.text("PLUMB_WORKER_NAME", default_consumer_name());
-  c.batch_size = static_cast<std::size_t>(env.integer("PLUMB_WORKER_BATCH_SIZE", 1'000, 1, 50'000));
+  c.batch_size = static_cast<std::size_t>(env.integer("PLUMB_WORKER_BATCH_SIZE", 3'000, 1, 50'000));
   c.batch_wait = env.millis("PLUMB_WORKER_BATCH_WAIT_MS", std::chrono::milliseconds(1'000),
                             std::chrono::milliseconds(1), std::chrono::milliseconds(60'000));
   c.statement_timeout = env.millis("PLUMB_WORKER_STATEMENT_TIMEOUT_MS", std::chrono::milliseconds(60'000),
@@ -46,7 +46,7 @@ std::string worker_config::help() {
          "\n"
          "  PLUMB_PG_DSN                       postgresql:// URI of the database\n"
          "  PLUMB_WORKER_NAME                  consumer name, unique per process (default host-pid)\n"
-         "  PLUMB_WORKER_BATCH_SIZE            events per transaction (default 1000)\n"
+         "  PLUMB_WORKER_BATCH_SIZE            events per transaction (default 3000)\n"
          "  PLUMB_WORKER_BATCH_WAIT_MS         longest wait for a batch to fill (default 1000)\n"
          "  PLUMB_WORKER_STATEMENT_TIMEOUT_MS  PostgreSQL statement_timeout (default 60000)\n"
          "  PLUMB_WORKER_CLAIM_IDLE_MS         take over entries pending this long with a dead worker (default 60000)\n"
