@@ -1,5 +1,6 @@
 #include "plumb/pg/copy.hpp"
 
+#include <charconv>
 #include <tuple>
 
 namespace plumb::pg {
@@ -77,15 +78,22 @@ std::string text_array(std::span<const std::string> values) {
 }
 
 std::string bigint_array(std::span<const std::int64_t> values) {
-  std::string out = "{";
-  for (const auto v : values) {
-    if (out.size() > 1) {
-      out += ',';
-    }
-    out += std::to_string(v);
-  }
-  out += '}';
+  std::string out;
+  bigint_array(values, out);
   return out;
+}
+
+void bigint_array(std::span<const std::int64_t> values, std::string& out) {
+  out.assign(1, '{');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, values[i]).ptr;
+    out.append(digits, end);
+  }
+  out.push_back('}');
 }
 
 }  // namespace plumb::pg

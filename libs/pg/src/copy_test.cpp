@@ -19,6 +19,11 @@ TEST_CASE("array literals quote and escape their elements", "[pg][copy]") {
   CHECK(text_array(std::vector<std::string>{}) == "{}");
   const std::vector<std::int64_t> numbers{1, -2, 9'000'000'000};
   CHECK(bigint_array(numbers) == "{1,-2,9000000000}");
+  std::string reused = "old content";
+  bigint_array(numbers, reused);
+  CHECK(reused == "{1,-2,9000000000}");
+  bigint_array(std::vector<std::int64_t>{}, reused);
+  CHECK(reused == "{}");
 }
 
 }  // namespace plumb::pg

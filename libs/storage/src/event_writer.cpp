@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <string_view>
@@ -21,13 +20,7 @@ namespace {
 // multiple of 15 minutes, so a UTC quarter hour never straddles a local hour.
 constexpr std::int64_t slot_ms = 15 * 60 * 1000;
 
-std::string uuid_text(const core::event_id& id) {
-  char text[36];
-  id.write_to(text);
-  return {text, sizeof text};
-}
-
-// The same text in a caller's buffer, for COPY rows (no allocation per event).
+// The canonical text of an id, in a caller's buffer (no allocation per event).
 std::string_view uuid_text(const core::event_id& id, char (&text)[36]) {
   id.write_to(text);
   return {text, sizeof text};
@@ -192,20 +185,6 @@ std::uint64_t row_hash(std::int64_t site_id, std::int16_t dimension, std::int64_
   h = (h ^ static_cast<std::uint64_t>(value_id)) * 0xff51afd7ed558ccdULL;
   h = (h ^ static_cast<std::uint64_t>(hour) ^ (static_cast<std::uint64_t>(dimension) << 56)) * k;
   return h ^ (h >> 31);
-}
-
-// "{1,2,3}", as pg::bigint_array writes it, into a reused buffer.
-void format_bigint_array(std::span<const std::int64_t> values, std::string& out) {
-  out.assign(1, '{');
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) {
-      out.push_back(',');
-    }
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, values[i]).ptr;
-    out.append(digits, end);
-  }
-  out.push_back('}');
 }
 
 // Staging tables live in the session (CREATE … IF NOT EXISTS is a no-op after the first batch)
@@ -455,7 +434,8 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
   std::vector<char> counted(batch.size(), 1);  // the events whose deltas count
   if (inserted) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      counted[i] = inserted->contains(uuid_text(batch[i].id)) ? 1 : 0;
+      char id_text[36];
+      counted[i] = inserted->contains(std::string(uuid_text(batch[i].id, id_text))) ? 1 : 0;
     }
   }
   const auto slot_of = [](std::int64_t at_ms) {
@@ -595,7 +575,7 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
       }
       std::sort(visitors.begin(), visitors.end());
       visitors.erase(std::unique(visitors.begin(), visitors.end()), visitors.end());
-      format_bigint_array(visitors, visitors_text);
+      pg::bigint_array(visitors, visitors_text);
       row.clear();
       row.integer(t.site_id)
           .integer(t.dimension)

@@ -45,5 +45,7 @@ void write_row(pqxx::stream_to& stream, const copy_row& row);
 std::string text_array(std::span<const std::string> values);
 // "{1,2,3}" literal of a bigint[].
 std::string bigint_array(std::span<const std::int64_t> values);
+// The same into `out` (replacing its content), for loops that reuse one buffer.
+void bigint_array(std::span<const std::int64_t> values, std::string& out);
 
 }  // namespace plumb::pg
