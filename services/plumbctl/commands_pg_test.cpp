@@ -186,17 +186,29 @@ std::vector<std::map<std::string, std::string>> stream_entries(redis::connection
 
 }  // namespace
 
-TEST_CASE("plumbctl gen puts deterministic traffic for known sites on the stream") {
+// A migrated database with one account and a UTC site per domain, and a plumbctl for it writing
+// to its own stream prefix.
+struct gen_fixture {
   test_support::scoped_database db;
-  const std::string prefix = test_support::unique_name("t:") + ":";
-  const events::keys keys(prefix);
-  const cli plumbctl({{"PLUMB_PG_DSN", db.dsn()},
-                      {"PLUMB_REDIS_URL", test_support::redis_url()},
-                      {"PLUMB_REDIS_PREFIX", prefix}});
-  REQUIRE(plumbctl({"migrate"}).status == 0);
-  REQUIRE(plumbctl({"account", "create", "--email", "g@example.com", "--password", "long enough"}).status == 0);
-  REQUIRE(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "g@example.com"}).status == 0);
-  REQUIRE(plumbctl({"site", "create", "b.example", "--tz", "UTC", "--account", "g@example.com"}).status == 0);
+  std::string prefix = test_support::unique_name("t:") + ":";
+  events::keys keys{prefix};
+  cli plumbctl{{{"PLUMB_PG_DSN", db.dsn()},
+                {"PLUMB_REDIS_URL", test_support::redis_url()},
+                {"PLUMB_REDIS_PREFIX", prefix}}};
+
+  explicit gen_fixture(const std::vector<std::string>& domains) {
+    REQUIRE(plumbctl({"migrate"}).status == 0);
+    REQUIRE(plumbctl({"account", "create", "--email", "g@example.com", "--password", "long enough"}).status == 0);
+    for (const auto& domain : domains) {
+      REQUIRE(plumbctl({"site", "create", domain, "--tz", "UTC", "--account", "g@example.com"}).status == 0);
+    }
+  }
+};
+
+TEST_CASE("plumbctl gen puts deterministic traffic for known sites on the stream") {
+  gen_fixture f({"a.example", "b.example"});
+  const auto& keys = f.keys;
+  const auto& plumbctl = f.plumbctl;
   redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
 
   const std::vector<std::string> args{"gen", "--site", "a.example", "--site", "b.example", "--weight",
@@ -236,15 +248,9 @@ TEST_CASE("plumbctl gen puts deterministic traffic for known sites on the stream
 }
 
 TEST_CASE("plumbctl gen --live stamps events at send time") {
-  test_support::scoped_database db;
-  const std::string prefix = test_support::unique_name("t:") + ":";
-  const events::keys keys(prefix);
-  const cli plumbctl({{"PLUMB_PG_DSN", db.dsn()},
-                      {"PLUMB_REDIS_URL", test_support::redis_url()},
-                      {"PLUMB_REDIS_PREFIX", prefix}});
-  REQUIRE(plumbctl({"migrate"}).status == 0);
-  REQUIRE(plumbctl({"account", "create", "--email", "g@example.com", "--password", "long enough"}).status == 0);
-  REQUIRE(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "g@example.com"}).status == 0);
+  gen_fixture f({"a.example"});
+  const auto& keys = f.keys;
+  const auto& plumbctl = f.plumbctl;
   redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
 
   const auto before = core::unix_ms(core::system_clock::instance().now());
