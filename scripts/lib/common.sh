@@ -95,7 +95,7 @@ build_release() {
   fi
   # The build runs terser from here to minify the tracker script, and embeds uap-core's
   # user-agent rules from libs/enrich/data.
-  ensure_npm_packages "$ROOT/services/collector/tracker" "$ROOT/libs/enrich/data"
+  ensure_npm_packages "$ROOT/services/collector/tracker" "$ROOT/services/dashboard/web" "$ROOT/libs/enrich/data"
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLUMB_WERROR=ON ||
       die "cmake configure failed (see above)"

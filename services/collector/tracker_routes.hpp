@@ -35,14 +35,4 @@ bool valid_tracker_alias(std::string_view alias);
 // validates its configuration, and a request path must never be built from unchecked text.
 void add_tracker_routes(http::router& routes, const std::string& alias);
 
-// Whether an Accept-Encoding header value allows gzip: a "gzip" or "x-gzip" coding, or "*" when
-// gzip is not listed, with a q-value above 0. Case-insensitive; a malformed q-value makes its
-// element count as "not acceptable" (identity is always safe to send).
-bool accepts_gzip(std::string_view accept_encoding);
-
-// Whether an If-None-Match header value matches `etag` (a quoted entity tag such as "\"ab12\"")
-// under the weak comparison RFC 9110 prescribes for If-None-Match: "*" matches anything and a
-// W/ prefix is ignored. Malformed elements match nothing.
-bool etag_matches(std::string_view if_none_match, std::string_view etag);
-
 }  // namespace plumb::collector

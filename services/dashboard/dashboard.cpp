@@ -1,41 +1,64 @@
 #include "dashboard.hpp"
 
+#include <memory>
 #include <span>
+#include <stdexcept>
+#include <tuple>
 
 #include "plumb/core/embedded_file.hpp"
+#include "plumb/http/static_asset.hpp"
 
 namespace plumb::dashboard {
 
 std::span<const core::embedded_file> web_files();  // generated (CMakeLists.txt)
 
 namespace {
-std::string_view content_type_of(std::string_view name) {
-  if (name.ends_with(".html")) {
-    return "text/html; charset=utf-8";
+
+std::string_view web_file(std::string_view name) {
+  for (const auto& file : web_files()) {
+    if (file.name == name) {
+      return file.data;
+    }
   }
-  if (name.ends_with(".js")) {
-    return "text/javascript; charset=utf-8";
-  }
-  if (name.ends_with(".css")) {
-    return "text/css; charset=utf-8";
-  }
-  return "application/octet-stream";
+  throw std::logic_error("the web file " + std::string(name) + " is missing from the build");
 }
+
+// A year, never revalidated: a bundle's URL names its content, so a new build has new URLs.
+constexpr std::string_view bundle_cache_control = "public, max-age=31536000, immutable";
+
 }  // namespace
 
 void add_web_routes(http::router& routes) {
-  for (const auto& file : web_files()) {
-    const std::string path = file.name == "index.html" ? "/" : "/" + std::string(file.name);
-    routes.add(http::verb::get, path, [file](const http::request&) {
-      return http::response::text(200, std::string(file.data), std::string(content_type_of(file.name)))
-          .with_header("Cache-Control", "no-cache");
-    });
+  std::string index(web_file("index.html"));
+  for (const auto& [stem, extension, content_type] :
+       {std::tuple{"app", ".js", "text/javascript; charset=utf-8"},
+        std::tuple{"app", ".css", "text/css; charset=utf-8"}}) {
+    const std::string name = std::string(stem) + extension;
+    auto bundle = std::make_shared<const http::static_asset>(
+        http::make_static_asset(web_file(name), web_file(name + ".gz"), content_type,
+                                std::string(bundle_cache_control)));
+    // 16 hex digits of the bundle's SHA-256 (its ETag without the quotes) name this build's copy.
+    const std::string url =
+        "/assets/" + std::string(stem) + "." + bundle->plain.etag.substr(1, 16) + extension;
+    const std::string placeholder = "/assets/" + name;
+    const auto at = index.find(placeholder);
+    if (at == std::string::npos) {
+      throw std::logic_error("web/index.html does not load " + placeholder);
+    }
+    index.replace(at, placeholder.size(), url);
+    routes.add(http::verb::get, url,
+               [bundle](const http::request& req) { return http::serve(*bundle, req); });
   }
+  // The page names the current bundles, so browsers revalidate it every time (a 304 is cheap).
+  const auto page = std::make_shared<const http::static_asset>(
+      http::make_static_asset(index, std::nullopt, "text/html; charset=utf-8", "no-cache"));
+  routes.add(http::verb::get, "/",
+             [page](const http::request& req) { return http::serve(*page, req); });
 }
 
 std::vector<http::header> security_headers() {
   return {{"Content-Security-Policy",
-           "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+           "default-src 'self'; img-src 'self' data:; "
            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
           {"X-Content-Type-Options", "nosniff"},
           {"Referrer-Policy", "strict-origin-when-cross-origin"},

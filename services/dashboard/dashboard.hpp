@@ -8,7 +8,8 @@
 
 namespace plumb::dashboard {
 
-// GET / and the other embedded web files, with security headers.
+// The web app (web/, bundled at build time): its page at GET / (revalidated every time) and its
+// bundles at /assets/app.<content hash>.{js,css} (cached for a year), gzipped when accepted.
 void add_web_routes(http::router& routes);
 
 // Headers on every dashboard response (CSP without inline scripts, nosniff, framing, referrer).

@@ -9,13 +9,24 @@
 
 namespace plumb::http {
 
-std::optional<std::string_view> request::header_value(std::string_view name) const {
+namespace {
+std::optional<std::string_view> first_header(const std::vector<header>& headers,
+                                             std::string_view name) {
   for (const auto& h : headers) {
     if (core::iequals(h.name, name)) {
       return std::string_view{h.value};
     }
   }
   return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string_view> request::header_value(std::string_view name) const {
+  return first_header(headers, name);
+}
+
+std::optional<std::string_view> response::header_value(std::string_view name) const {
+  return first_header(headers, name);
 }
 
 response response::json(unsigned status, std::string body) {

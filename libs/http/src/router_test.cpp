@@ -30,12 +30,7 @@ std::string matched(const router& r, verb method, std::string path) {
 }
 
 std::string allow_header(const response& res) {
-  for (const auto& h : res.headers) {
-    if (h.name == "Allow") {
-      return h.value;
-    }
-  }
-  return "<none>";
+  return std::string(res.header_value("Allow").value_or("<none>"));
 }
 
 }  // namespace

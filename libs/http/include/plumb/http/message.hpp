@@ -42,6 +42,8 @@ struct response {
   // `{"errors":{field: message, ...}}` — the one error shape of every Plumb API.
   static response errors(unsigned status, const std::vector<std::pair<std::string, std::string>>& field_messages);
   response& with_header(std::string name, std::string value);
+  // Value of the first header with this name (case-insensitive), if any.
+  std::optional<std::string_view> header_value(std::string_view name) const;
 };
 
 using handler = std::function<response(const request&)>;
