@@ -93,8 +93,8 @@ build_release() {
     note "waiting for another build of $(rel "$BUILD_DIR") to finish"
     flock "$build_lock"
   fi
-  # The build runs terser from here to minify the tracker script, and embeds uap-core's
-  # user-agent rules from libs/enrich/data.
+  # The build runs terser (tracker script) and esbuild (web dashboard) from these folders, and
+  # embeds uap-core's user-agent rules from libs/enrich/data.
   ensure_npm_packages "$ROOT/services/collector/tracker" "$ROOT/services/dashboard/web" "$ROOT/libs/enrich/data"
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLUMB_WERROR=ON ||
