@@ -226,51 +226,14 @@ void worker::store(std::vector<queue::message> messages) {
     accepted.push_back(std::move(m));
   }
 
-  std::vector<enriched_event> enriched;
-  std::vector<visits::hit> hits;
-  enriched.reserve(decoded.size());
-  hits.reserve(decoded.size());
-  for (const auto& e : decoded) {
-    auto& x = enriched.emplace_back(enricher_.enrich(e));
-    if (x.kept()) {
-      hits.push_back({e.site_id, e.visitor_hash, e.previous_visitor_hash, e.received_ms,
-                      e.id.to_string(), e.name == events::pageview_name,
-                      e.name != events::pageview_name && e.interactive,
-                      x.value(events::dimension::page), x.attribution()});
-    }
-  }
+  ingest::batch events(enricher_, std::move(decoded));
   // Idempotent per event: a retried batch gets the same transitions back (see visits::tracker).
-  const auto transitions = visits_->apply(hits);
-
-  // The deltas are views into `batch` (sized once here, never resized), `transitions` and
-  // `enriched`, which all live until store_or_bisect returns.
-  std::vector<storage::stored_event> batch(decoded.size());
-  std::size_t next_transition = 0;
-  for (std::size_t i = 0; i < decoded.size(); ++i) {
-    auto& e = decoded[i];
-    auto& x = enriched[i];
-    auto& s = batch[i];
-    s.id = e.id;
-    s.site_id = e.site_id;
-    s.visitor_hash = e.visitor_hash;
-    s.dropped = !x.kept();
-    if (s.dropped) {
-      dropped_counter(x.drop_reason).inc();
-      add_rollup_deltas(s, e.received_ms, x.drop_reason, nullptr);
-      continue;
+  const auto transitions = visits_->apply(events.hits());
+  const auto batch = events.stored(transitions);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].dropped) {
+      dropped_counter(events.drop_reason(i)).inc();
     }
-    const auto& visit = transitions.at(next_transition);
-    // A visit this event opened has its id: no need to parse the text back.
-    s.visit_id = visit.after.visit_id == hits[next_transition].event_id
-                     ? e.id
-                     : core::event_id::parse(visit.after.visit_id).value_or(e.id);
-    ++next_transition;
-    s.name = std::move(e.name);
-    s.interactive = e.interactive;
-    s.values = std::move(x.values);
-    s.props_json = std::move(e.props_json);
-    s.revenue = std::move(e.revenue);
-    add_rollup_deltas(s, e.received_ms, {}, &visit);
   }
   store_or_bisect(batch, accepted);
 }

@@ -25,8 +25,8 @@
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/partitions.hpp"
 #include "plumb/visits/tracker.hpp"
-#include "enricher.hpp"
-#include "rollup_deltas.hpp"
+#include "plumb/ingest/batch.hpp"
+#include "plumb/ingest/enricher.hpp"
 #include "worker_config.hpp"
 
 namespace plumb::worker {
@@ -64,7 +64,7 @@ class worker {
   const worker_config& cfg_;
   log::logger& log_;
   metrics::registry& registry_;
-  enricher enricher_;
+  ingest::enricher enricher_;
   std::unique_ptr<redis::connection> redis_;
   std::unique_ptr<pqxx::connection> pg_;
   std::unique_ptr<queue::consumer> consumer_;  // the ingest stream

@@ -12,7 +12,7 @@
 #include "plumb/events/event.hpp"
 #include "plumb/storage/event_writer.hpp"
 
-namespace plumb::worker {
+namespace plumb::ingest {
 
 // Why an event is not counted; each is tallied per site (dimension "dropped") and in metrics.
 namespace drop_reason {
@@ -50,4 +50,4 @@ class enricher {
   enrich::spam_filter spam_;
 };
 
-}  // namespace plumb::worker
+}  // namespace plumb::ingest

@@ -14,7 +14,7 @@
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/visits/tracker.hpp"
 
-namespace plumb::worker {
+namespace plumb::ingest {
 
 // Fills s.deltas (and s.owned_values) from the stored event `s`, received at `received_ms`.
 // For a kept event: `visit` is its transition. For a dropped one (s.dropped): only the tally of
@@ -24,4 +24,4 @@ namespace plumb::worker {
 void add_rollup_deltas(storage::stored_event& s, std::int64_t received_ms,
                        std::string_view drop_reason, const visits::transition* visit);
 
-}  // namespace plumb::worker
+}  // namespace plumb::ingest

@@ -1,11 +1,11 @@
-#include "rollup_deltas.hpp"
+#include "plumb/ingest/rollup_deltas.hpp"
 
 #include <array>
 
-#include "enricher.hpp"
+#include "plumb/ingest/enricher.hpp"
 #include "plumb/json/value.hpp"
 
-namespace plumb::worker {
+namespace plumb::ingest {
 namespace {
 
 using events::dimension;
@@ -145,4 +145,4 @@ void add_rollup_deltas(storage::stored_event& s, std::int64_t received_ms,
   }
 }
 
-}  // namespace plumb::worker
+}  // namespace plumb::ingest

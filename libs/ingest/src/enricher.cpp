@@ -1,8 +1,8 @@
-#include "enricher.hpp"
+#include "plumb/ingest/enricher.hpp"
 
 #include <algorithm>
 
-namespace plumb::worker {
+namespace plumb::ingest {
 namespace {
 
 constexpr std::size_t index_of(events::dimension d) {
@@ -115,4 +115,4 @@ enriched_event enricher::enrich(const events::event& e) const {
   return out;
 }
 
-}  // namespace plumb::worker
+}  // namespace plumb::ingest
