@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "plumb/test_support/environment.hpp"
+#include "plumb/visits/in_order_tracker.hpp"
 #include "plumb/visits/tracker.hpp"
 
 using namespace plumb;
@@ -784,4 +785,54 @@ TEST_CASE("benchmark: Redis CPU per hit of batched apply()", "[.bench]") {
     }
   }
   std::cout.flush();
+}
+
+TEST_CASE("in time order, the in-memory tracker answers exactly as the Redis one") {
+  auto redis = connect();
+  visits::tracker tracker(redis, fresh_keys());
+  visits::in_order_tracker in_memory;
+  const auto seed = test_seed();
+  INFO("PLUMB_TEST_SEED=" << seed);
+  std::mt19937_64 rng(seed);
+
+  // Twelve visitors over two days, ten minutes before midnight to well after it: gaps from none
+  // (ties, broken by event id) to over an hour, visitors that cross midnight (their hits after it
+  // carry today's hash and yesterday's as previous), custom events interactive or not.
+  std::vector<std::uint64_t> yesterday(12), today(12);
+  for (std::size_t v = 0; v < 12; ++v) {
+    yesterday[v] = rng() | 1;
+    today[v] = rng() | 1;
+  }
+  std::vector<visits::hit> hits;
+  std::int64_t at = midnight - 10 * minute;
+  for (int i = 0; i < 600; ++i) {
+    const auto step = rng() % 5;
+    at += step == 0 ? 0 : step == 1 ? second : static_cast<std::int64_t>(rng() % (4 * minute));
+    const auto v = rng() % 12;
+    visits::hit h = pageview(at < midnight ? yesterday[v] : today[v], at, uuid(rng),
+                             "/p" + std::to_string(rng() % 5), "ref" + std::to_string(rng() % 3));
+    if (at >= midnight) {
+      h.previous_visitor_hash = yesterday[v];
+    }
+    h.pageview = rng() % 4 != 0;
+    h.interactive_event = !h.pageview && rng() % 2 == 0;
+    hits.push_back(std::move(h));
+    if (i == 300) {
+      at += 45 * minute;  // everyone's visit ends
+    }
+  }
+  // In batches, as bulk loads apply them.
+  for (std::size_t from = 0; from < hits.size(); from += 97) {
+    const auto part = std::span(hits).subspan(from, std::min<std::size_t>(97, hits.size() - from));
+    const auto expected = tracker.apply(part);
+    const auto got = in_memory.apply(part);
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      INFO("hit " << from + i);
+      CHECK(got[i] == expected[i]);
+    }
+  }
+  visits::hit late = hits.front();
+  late.event_id = uuid(rng);
+  CHECK_THROWS_AS(in_memory.apply(std::span(&late, 1)), std::invalid_argument);
 }
