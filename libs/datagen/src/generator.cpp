@@ -232,10 +232,16 @@ class generator {
  public:
   explicit generator(const options& opts)
       : opts_(opts), rng_(opts.seed), end_ms_(opts.start_ms + opts.days * day_ms) {
+    std::uint32_t max_weight = 0;
     for (const auto& site : opts.sites) {
       hosts_.push_back(site.host.empty() ? "site" + std::to_string(site.id) + ".example.com"
                                          : site.host);
       total_weight_ += site.weight;
+      max_weight = std::max(max_weight, site.weight);
+    }
+    for (const auto& site : opts.sites) {
+      tail_pages_.push_back(static_cast<std::uint64_t>(opts.tail_pages) * site.weight /
+                            std::max<std::uint32_t>(max_weight, 1));
     }
   }
 
@@ -403,7 +409,10 @@ class generator {
       if (pageview) {
         if (k > 0) {
           previous_page_url = std::move(page_url);
-          page_url = v.origin + std::string(page_paths[rng_.pick(page_weights)]);
+          const auto tail = tail_pages_[v.site];
+          page_url = tail > 0 && rng_.chance(50)
+                         ? v.origin + "/p/" + std::to_string(rng_.next() % tail)
+                         : v.origin + std::string(page_paths[rng_.pick(page_weights)]);
         }
         e.name = std::string(events::pageview_name);
         e.url = page_url;
@@ -485,6 +494,7 @@ class generator {
   std::int64_t end_ms_;
   std::vector<std::string> hosts_;
   std::uint64_t total_weight_ = 0;
+  std::vector<std::uint64_t> tail_pages_;  // by site: options::tail_pages scaled by weight
   std::vector<visit_truth> visits_;
 };
 
@@ -508,6 +518,9 @@ void validate(const options& opts) {
   }
   if (opts.target_events < 0) {
     throw std::invalid_argument("datagen: target_events must not be negative");
+  }
+  if (opts.tail_pages < 0) {
+    throw std::invalid_argument("datagen: tail_pages must not be negative");
   }
 }
 

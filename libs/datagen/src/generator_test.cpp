@@ -338,3 +338,30 @@ TEST_CASE("event_id::from_parts is reproducible and a valid UUIDv7", "[datagen]"
   CHECK(a.to_string() == "018f3173-707b-7fff-8000-000000000000");
   CHECK(event_id::parse(a.to_string()) == a);
 }
+
+TEST_CASE("tail pages: distinct paths in proportion to the site's weight", "[datagen]") {
+  auto o = small_options(3);
+  o.target_events = 20'000;
+  o.tail_pages = 400;  // site 1 (weight 3) gets 400, site 2 (weight 1) 133
+  const auto data = generate(o);
+  std::map<std::int64_t, std::set<std::string>> tail;
+  for (const auto& e : data.events) {
+    const auto path = plumb::enrich::parse_page_url(e.url, false)->path;
+    if (path.rfind("/p/", 0) == 0) {
+      CHECK(std::stoll(path.substr(3)) < (e.site_id == 1 ? 400 : 133));
+      tail[e.site_id].insert(path);
+    }
+  }
+  // Uniform draws: a few thousand views cover nearly every tail page.
+  CHECK(tail[1].size() > 380);
+  CHECK(tail[2].size() > 120);
+  CHECK(tail[2].size() <= 133);
+  // The option changes nothing else when it is 0: same events as without it.
+  CHECK(generate(small_options(3)).events == [] {
+    auto zero = small_options(3);
+    zero.tail_pages = 0;
+    return generate(zero).events;
+  }());
+  o.tail_pages = -1;
+  CHECK_THROWS_AS(generate(o), std::invalid_argument);
+}

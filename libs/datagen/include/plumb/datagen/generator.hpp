@@ -43,6 +43,11 @@ struct options {
   // Visitors are added until at least this many events exist; the last visitor's events make
   // the result a few events larger (never more than one visitor's worth).
   std::int64_t target_events = 10'000;
+  // Long-tail pages ("/p/<n>") of the heaviest site; every other site gets a share in proportion
+  // to its weight. Half of the pageviews after a visit's landing go to one of them, chosen
+  // uniformly, the rest to the fixed pages. 0: the fixed pages only (and the same events as
+  // before this option existed).
+  std::int64_t tail_pages = 0;
 };
 
 // One visit as the product defines it (DESIGN.md §4): a run of events of one visitor with no gap
