@@ -11,6 +11,7 @@
 #include "plumb/datagen/generator.hpp"
 #include "plumb/enrich/referrer.hpp"
 #include "plumb/enrich/user_agent.hpp"
+#include "plumb/ingest/batch.hpp"
 #include "plumb/json/writer.hpp"
 #include "plumb/pg/connection.hpp"
 #include "plumb/queue/stream.hpp"
@@ -19,6 +20,7 @@
 #include "plumb/storage/migrations.hpp"
 #include "plumb/storage/site_map_publisher.hpp"
 #include "plumb/storage/tenants.hpp"
+#include "plumb/visits/in_order_tracker.hpp"
 
 namespace plumb::plumbctl {
 namespace {
@@ -76,13 +78,14 @@ const std::map<std::string, command_spec>& commands() {
       {"referrer", {{}, {}, {}}},
       {"dlq list", {{}, {"limit"}, {}}},
       {"dlq retry", {{}, {"id", "all"}, {}}},
-      {"gen", {{"site", "events"}, {"weight", "days", "seed", "start", "live"}, {}}},
+      {"gen", {{"site", "events"}, {"weight", "days", "seed", "start", "live", "bulk", "tail-pages"}, {}}},
   };
   return specs;
 }
 
 bool is_boolean_flag(const std::string& name) {
-  return name == "exists-ok" || name == "help" || name == "all" || name == "ignore-dnt";
+  return name == "exists-ok" || name == "help" || name == "all" || name == "ignore-dnt" ||
+         name == "bulk";
 }
 
 command_line parse(const std::vector<std::string>& args) {
@@ -253,6 +256,11 @@ constexpr std::size_t gen_chunk = 1'000;
 // Bounds of the numeric options: an --events far beyond these is a typo, not a benchmark.
 constexpr std::int64_t max_gen_events = 100'000'000;
 constexpr std::int64_t max_gen_days = 3'660;
+constexpr std::int64_t max_gen_tail_pages = 100'000'000;
+// --bulk generates this many days at a time (memory stays that of a week's events, whatever the
+// range) and stores bulk_batch events per transaction, as a worker's batch would be.
+constexpr std::int64_t bulk_chunk_days = 7;
+constexpr std::size_t bulk_batch = 5'000;
 constexpr std::int64_t max_gen_weight = 1'000'000;
 constexpr std::int64_t max_live_rate = 10'000'000;
 // --live sends a chunk about this often: fine enough that the offered rate is smooth at the
@@ -268,6 +276,8 @@ struct gen_request {
   std::uint64_t seed = 1;
   std::optional<std::int64_t> start_ms;  // midnight UTC of --start
   std::optional<std::int64_t> live_rate;  // events per second
+  bool bulk = false;                       // straight into PostgreSQL, not onto the stream
+  std::int64_t tail_pages = 0;             // datagen::options::tail_pages
 };
 
 // A decimal integer in [low, high]; usage_error naming the flag otherwise.
@@ -347,6 +357,13 @@ gen_request parse_gen(const command_line& cl) {
     }
     r.live_rate = integer_flag("live", cl.required("live"), 1, max_live_rate);
   }
+  if (cl.has("tail-pages")) {
+    r.tail_pages = integer_flag("tail-pages", cl.required("tail-pages"), 0, max_gen_tail_pages);
+  }
+  r.bulk = cl.has("bulk");
+  if (r.bulk && r.live_rate) {
+    throw usage_error("--bulk writes history into PostgreSQL: it takes no --live");
+  }
   return r;
 }
 
@@ -376,12 +393,62 @@ void append_live(redis::connection& redis, const events::keys& keys, std::vector
   }
 }
 
-int execute_gen(const gen_request& request, pqxx::transaction_base& tx, const settings& s,
-                std::ostream& out) {
+// What a gen run produced: printed as {"events","visits","sites":[{"domain","id","events"}]}.
+struct gen_totals {
+  std::int64_t events = 0;
+  std::int64_t visits = 0;
+  std::map<std::int64_t, std::int64_t> per_site;
+
+  void add(const datagen::generated& data) {
+    events += static_cast<std::int64_t>(data.events.size());
+    visits += static_cast<std::int64_t>(data.visits.size());
+    for (const auto& e : data.events) {
+      ++per_site[e.site_id];
+    }
+  }
+};
+
+// --bulk: history straight into PostgreSQL through the worker's own steps (ingest::batch,
+// storage::event_writer), with visits from visits::in_order_tracker instead of Redis, so the
+// rows are those the stream would have produced. bulk_chunk_days of events are generated at a
+// time (chunk k uses seed + k: one chunk is exactly the events `gen` would put on the stream);
+// a visit never spans two chunks.
+void write_bulk(const datagen::options& opts, pqxx::connection& conn, gen_totals& totals) {
+  const ingest::enricher enricher(enrich::spam_filter::builtin());
+  visits::in_order_tracker tracker;
+  storage::event_writer writer;
+  const std::int64_t chunks = (opts.days + bulk_chunk_days - 1) / bulk_chunk_days;
+  std::int64_t events_before = 0;
+  for (std::int64_t k = 0; k < chunks; ++k) {
+    auto chunk = opts;
+    chunk.seed = opts.seed + static_cast<std::uint64_t>(k);
+    chunk.start_ms = opts.start_ms + k * bulk_chunk_days * day_ms;
+    chunk.days = std::min(bulk_chunk_days, opts.days - k * bulk_chunk_days);
+    // The target spread in proportion to days; the last chunk takes what rounding left.
+    const std::int64_t events_through =
+        opts.target_events * std::min(opts.days, (k + 1) * bulk_chunk_days) / opts.days;
+    chunk.target_events = events_through - events_before;
+    events_before = events_through;
+    auto data = datagen::generate(chunk);
+    totals.add(data);
+    for (std::size_t first = 0; first < data.events.size(); first += bulk_batch) {
+      const auto end = std::min(first + bulk_batch, data.events.size());
+      ingest::batch batch(enricher, {std::make_move_iterator(data.events.begin() + static_cast<std::ptrdiff_t>(first)),
+                                     std::make_move_iterator(data.events.begin() + static_cast<std::ptrdiff_t>(end))});
+      const auto transitions = tracker.apply(batch.hits());
+      const auto rows = batch.stored(transitions);
+      writer.write(conn, rows);
+    }
+  }
+}
+
+int execute_gen(const gen_request& request, pqxx::connection& conn, pqxx::transaction_base& tx,
+                const settings& s, std::ostream& out) {
   datagen::options opts;
   opts.seed = request.seed;
   opts.days = request.days;
   opts.target_events = request.events;
+  opts.tail_pages = request.tail_pages;
   std::vector<std::pair<std::string, std::int64_t>> resolved;  // normalized domain, site id
   for (const auto& domain : request.domains) {
     const auto site = storage::find_site(tx, domain);
@@ -402,35 +469,36 @@ int execute_gen(const gen_request& request, pqxx::transaction_base& tx, const se
   const auto now_ms = core::unix_ms(core::system_clock::instance().now());
   opts.start_ms = request.start_ms.value_or(now_ms - request.days * day_ms);
 
-  auto data = datagen::generate(opts);
-  std::map<std::int64_t, std::int64_t> per_site;
-  for (const auto& e : data.events) {
-    ++per_site[e.site_id];
-  }
-
-  redis::connection redis(s.common.redis);
-  if (request.live_rate) {
-    append_live(redis, s.common.keys, data.events, *request.live_rate);
-  } else {  // historical: as fast as Redis accepts, gen_chunk entries per round trip
-    std::vector<std::string> records;
-    records.reserve(std::min(data.events.size(), gen_chunk));
-    for (std::size_t first = 0; first < data.events.size(); first += gen_chunk) {
-      records.clear();
-      const std::size_t end = std::min(first + gen_chunk, data.events.size());
-      for (std::size_t i = first; i < end; ++i) {
-        records.push_back(queue::serialize(data.events[i]));
+  gen_totals totals;
+  if (request.bulk) {
+    write_bulk(opts, conn, totals);
+  } else {
+    auto data = datagen::generate(opts);
+    totals.add(data);
+    redis::connection redis(s.common.redis);
+    if (request.live_rate) {
+      append_live(redis, s.common.keys, data.events, *request.live_rate);
+    } else {  // historical: as fast as Redis accepts, gen_chunk entries per round trip
+      std::vector<std::string> records;
+      records.reserve(std::min(data.events.size(), gen_chunk));
+      for (std::size_t first = 0; first < data.events.size(); first += gen_chunk) {
+        records.clear();
+        const std::size_t end = std::min(first + gen_chunk, data.events.size());
+        for (std::size_t i = first; i < end; ++i) {
+          records.push_back(queue::serialize(data.events[i]));
+        }
+        queue::append(redis, s.common.keys, records);
       }
-      queue::append(redis, s.common.keys, records);
     }
   }
 
   json::writer w;
   w.begin_object()
-      .key("events").value(static_cast<std::int64_t>(data.events.size()))
-      .key("visits").value(static_cast<std::int64_t>(data.visits.size()))
+      .key("events").value(totals.events)
+      .key("visits").value(totals.visits)
       .key("sites").begin_array();
   for (const auto& [domain, id] : resolved) {
-    w.begin_object().key("domain").value(domain).key("id").value(id).key("events").value(per_site[id]).end_object();
+    w.begin_object().key("domain").value(domain).key("id").value(id).key("events").value(totals.per_site[id]).end_object();
   }
   w.end_array().end_object();
   out << std::move(w).str() << "\n";
@@ -457,7 +525,7 @@ int execute(const command_line& cl, const std::string& name, const settings& s, 
   }
   pqxx::work tx(*conn);
   if (gen) {
-    return execute_gen(*gen, tx, s, out);
+    return execute_gen(*gen, *conn, tx, s, out);
   }
   if (name == "account create") {
     const std::string email = cl.required("email");
@@ -528,11 +596,16 @@ std::string usage() {
          "  plumbctl dlq list [--limit N]                             dead-lettered stream entries, as JSON lines\n"
          "  plumbctl dlq retry --id ID | --all                        put them back on the stream\n"
          "  plumbctl gen --site DOMAIN [--site DOMAIN...] [--weight DOMAIN=N...] --events N\n"
-         "               [--days D] [--seed S] [--start YYYY-MM-DD] [--live RATE]\n"
+         "               [--days D] [--seed S] [--start YYYY-MM-DD] [--tail-pages N]\n"
+         "               [--live RATE | --bulk]\n"
          "                                                            deterministic test traffic onto the\n"
          "                                                            ingest stream (default: D=1 days\n"
          "                                                            ending now, seed 1); --live RATE:\n"
          "                                                            stamped at send time, RATE events/s;\n"
+         "                                                            --bulk: stored straight into\n"
+         "                                                            PostgreSQL as workers would store it;\n"
+         "                                                            --tail-pages N: N long-tail pages\n"
+         "                                                            (heaviest site; others by weight);\n"
          "                                                            prints {\"events\",\"visits\",\"sites\"}\n"
          "\n"
          "Configuration (environment):\n"
