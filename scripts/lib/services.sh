@@ -162,7 +162,15 @@ plumbctl() {
   "$bin" "$@"
 }
 
-# setup_demo: demo account, site and API key; safe to repeat (the key is made once).
+# Demo history: DEMO_HISTORY_DAYS days up to yesterday, stored once (marker: DEMO_HISTORY_MARK), so
+# a first login shows charts and breakdowns with some substance.
+DEMO_HISTORY_DAYS=90
+DEMO_HISTORY_EVENTS=60000
+# Beside the cluster it describes: a new cluster gets the history again.
+DEMO_HISTORY_MARK=$VAR_DIR/pg/demo-history-loaded
+
+# setup_demo: demo account, site, API key and history; safe to repeat (key and history are made
+# once).
 setup_demo() {
   local password keyfile=$SECRETS_DIR/demo-api-key
   ensure_secret "$SECRETS_DIR/demo-password"
@@ -177,5 +185,12 @@ setup_demo() {
       die "plumbctl api-key create failed"
     fi
     mv -f "$keyfile.tmp" "$keyfile"
+  fi
+  if [[ ! -f $DEMO_HISTORY_MARK ]]; then
+    say "storing $DEMO_HISTORY_DAYS days of generated demo history"
+    plumbctl gen --bulk --site demo.plumb.local --events "$DEMO_HISTORY_EVENTS" \
+      --days "$DEMO_HISTORY_DAYS" --start "$(date -u -d "$DEMO_HISTORY_DAYS days ago" +%F)" \
+      --tail-pages 300 >/dev/null || die "plumbctl gen --bulk (demo history) failed"
+    touch "$DEMO_HISTORY_MARK"
   fi
 }
