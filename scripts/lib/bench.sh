@@ -453,10 +453,21 @@ wait_http() {
   done
 }
 
+# bench_dashboard: the dashboard's requests over HTTP on a generated site (PLUMB_BENCH_EVENTS events
+# over 365 days, written with the storage writer), against the naive raw-events SQL in the same run.
+bench_dashboard() {
+  ensure_packages "${PACKAGES[@]}"
+  build_release
+  start_test_datastores
+  say "benchmark: dashboard on ${BENCH_WORKER_EVENTS} events over 365 days, ${PLUMB_BENCH_ROUNDS:-20} rounds per request"
+  "$BUILD_DIR/tests/dashboard_bench" "$BENCH_WORKER_EVENTS" 365 "${PLUMB_BENCH_ROUNDS:-20}"
+}
+
 cmd_bench() {
   case ${1:-} in
     collector) bench_collector ;;
     worker) bench_worker ;;
-    *) usage_error "bench needs a target: collector or worker" ;;
+    dashboard) bench_dashboard ;;
+    *) usage_error "bench needs a target: collector, worker or dashboard" ;;
   esac
 }

@@ -27,7 +27,9 @@ std::string dashboard_config::help() {
          "  PLUMB_DASHBOARD_STATEMENT_TIMEOUT_MS  PostgreSQL statement_timeout (default 15000)\n" +
          runtime::common_help() +
          "\n"
-         "Endpoints: GET /api/v1/stats/aggregate, GET /healthz, GET /metrics.\n";
+         "Endpoints: GET /api/v1/stats/{realtime/visitors,aggregate,timeseries,breakdown},\n"
+         "GET /api/stats/{domain}/{top-stats,main-graph,breakdown,export.csv,events.csv},\n"
+         "GET /api/openapi.json, GET /healthz, GET /metrics.\n";
 }
 
 }  // namespace plumb::dashboard

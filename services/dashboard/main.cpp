@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
     http::router routes;
     dashboard::add_web_routes(routes);
     dashboard::add_stats_routes(
-        routes, std::make_shared<const dashboard::stats_api>(pool, core::system_clock::instance()));
+        routes, {pool, core::system_clock::instance(), cfg.common.redis, cfg.common.keys});
     runtime::add_standard_routes(
         routes, registry,
         {{"postgres",

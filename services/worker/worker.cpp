@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <set>
 #include <thread>
 
 namespace plumb::worker {
@@ -263,6 +264,7 @@ void worker::store_or_bisect(std::span<const storage::stored_event> batch,
     for (const auto& e : batch) {
       freshness_.observe(static_cast<double>(committed_ms - e.id.unix_ms()) / 1000.0);
     }
+    invalidate_cached_stats(batch, committed_ms);
     consumer_->ack(messages);
     stored_.inc(written.inserted);
     duplicates_.inc(written.duplicates);
@@ -288,6 +290,20 @@ void worker::store_or_bisect(std::span<const storage::stored_event> batch,
   const auto half = batch.size() / 2;
   store_or_bisect(batch.first(half), messages.first(half));
   store_or_bisect(batch.subspan(half), messages.subspan(half));
+}
+
+void worker::invalidate_cached_stats(std::span<const storage::stored_event> batch,
+                                     std::int64_t committed_ms) {
+  // Before the ack: if Redis fails here, the batch is redelivered and the bump retried.
+  std::set<std::int64_t> sites;
+  for (const auto& e : batch) {
+    if (!e.dropped && committed_ms - e.id.unix_ms() >= events::late_event_ms) {
+      sites.insert(e.site_id);
+    }
+  }
+  for (const auto site : sites) {
+    redis_->command({"INCR", cfg_.common.keys.stats_version(site)});
+  }
 }
 
 void worker::fail(const std::exception& e) {

@@ -56,6 +56,9 @@ class worker {
   // rollup deltas, acknowledges them, and dead-letters the undecodable rest. A batch PostgreSQL
   // rejects for its data is split in halves until the offending events are found alone.
   void store(std::vector<queue::message> messages);
+  // A late event (older than events::late_event_ms) may change a period the dashboard cached:
+  // bumps its site's stats version (libs/stats/result_cache.hpp).
+  void invalidate_cached_stats(std::span<const storage::stored_event> batch, std::int64_t committed_ms);
   void store_or_bisect(std::span<const storage::stored_event> batch,
                        std::span<const queue::message> messages);
   metrics::counter& dropped_counter(std::string_view reason);

@@ -122,7 +122,7 @@ TEST_CASE("plumbctl gen --bulk stores history that rolls up exactly to the truth
 
   datagen::generated data;
   for (const auto& [seed, first_day, days, events] :
-       {std::tuple{20261122, 0, 7, 10'500}, std::tuple{20261123, 7, 3, 4'500}}) {
+       {std::tuple{20261122ULL, 0, 7, 10'500}, std::tuple{20261123ULL, 7, 3, 4'500}}) {
     datagen::options opts;
     opts.seed = seed;
     opts.sites = {{sut.utc_site, "utc.example", 3}, {sut.kolkata_site, "kolkata.example", 1}};

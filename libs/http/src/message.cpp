@@ -37,6 +37,14 @@ response response::json(unsigned status, std::string body) {
   return res;
 }
 
+response response::streamed(unsigned status, std::string content_type, body_stream body) {
+  response res;
+  res.status = status;
+  res.content_type = std::move(content_type);
+  res.stream = std::move(body);
+  return res;
+}
+
 response response::text(unsigned status, std::string body, std::string content_type) {
   response res;
   res.status = status;

@@ -227,12 +227,17 @@ std::string serialize_response(response&& res, const server_options& options, bo
   } else if (version != 10 && !keep_alive) {
     add("Connection", "close");
   }
-  if (!bodyless) {
+  if (!bodyless && res.stream) {
+    // HTTP/1.0 has no chunked encoding: the body ends when the connection closes.
+    if (version != 10) {
+      add("Transfer-Encoding", "chunked");
+    }
+  } else if (!bodyless) {
     // Set explicitly so HEAD announces the GET body's length.
     add("Content-Length", std::to_string(res.body.size()));
   }
   out += "\r\n";
-  if (!head && !bodyless) {
+  if (!head && !bodyless && !res.stream) {
     out += res.body;
   }
   return out;

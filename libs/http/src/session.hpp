@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -318,6 +319,19 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     }
     // A response sent without the request being tracked is an error reply: linger after it.
     const bool error_reply = !in_flight_.has_value();
+    const bool bodyless = res.status < 200 || res.status == 204 || res.status == 304;
+    if (res.stream && !head && !bodyless) {
+      chunked_ = version != 10;
+      keep_alive = keep_alive && chunked_;
+      // The head first: it announces the chunked body only while the response still has it.
+      body_ = res.stream;
+      response_.emplace(serialize_response(std::move(res), state_->options, head, version, keep_alive));
+      set_timeout(stream_, state_->options.request_timeout);
+      net::async_write(stream_, net::buffer(*response_),
+                       beast::bind_front_handler(&session::on_piece_written, this->shared_from_this(),
+                                                 !keep_alive));
+      return;
+    }
     response_.emplace(
         serialize_response(std::move(res), state_->options, head, version, keep_alive));
     // Writing a response gets the same bound as reading a request.
@@ -325,6 +339,67 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     net::async_write(stream_, net::buffer(*response_),
                      beast::bind_front_handler(&session::on_write, this->shared_from_this(),
                                                !keep_alive, error_reply));
+  }
+
+  // Streamed bodies: the next piece is produced on the blocking pool (it may read a database),
+  // then written here; one piece at a time.
+  void on_piece_written(bool close, beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec) {
+      body_ = nullptr;
+      response_.reset();
+      in_flight_.reset();
+      return;  // peer gone or write timed out
+    }
+    net::post(state_->blocking, [self = this->shared_from_this(), ex = stream_.get_executor(), close] {
+      std::string piece;
+      bool more = false;
+      bool failed = false;
+      try {
+        more = self->body_(piece);
+      } catch (const std::exception& e) {
+        failed = true;
+        if (self->state_->options.on_handler_error) {
+          self->state_->options.on_handler_error(e.what());
+        }
+      }
+      net::post(ex, [self, piece = std::move(piece), more, failed, close]() mutable {
+        self->write_piece(std::move(piece), more, failed, close);
+      });
+    });
+  }
+
+  void write_piece(std::string piece, bool more, bool failed, bool close) {
+    if (failed) {
+      // The status line is out: all that is left is to cut the body short.
+      body_ = nullptr;
+      response_.reset();
+      in_flight_.reset();
+      shutdown_send(stream_);
+      return;
+    }
+    std::string framed;
+    if (chunked_ && !piece.empty()) {
+      char size[20];
+      const int n = std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+      framed.append(size, static_cast<std::size_t>(n)).append(piece).append("\r\n");
+    } else {
+      framed = std::move(piece);
+    }
+    if (!more) {
+      body_ = nullptr;
+      if (chunked_) {
+        framed += "0\r\n\r\n";
+      }
+    }
+    response_.emplace(std::move(framed));
+    set_timeout(stream_, state_->options.request_timeout);
+    if (more) {
+      net::async_write(stream_, net::buffer(*response_),
+                       beast::bind_front_handler(&session::on_piece_written, this->shared_from_this(), close));
+    } else {
+      net::async_write(stream_, net::buffer(*response_),
+                       beast::bind_front_handler(&session::on_write, this->shared_from_this(), close, false));
+    }
   }
 
   void on_write(bool close, bool error_reply, beast::error_code ec, std::size_t /*bytes*/) {
@@ -377,6 +452,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<std::string> response_;  // the response in wire form while it is written
+  body_stream body_;                     // a streamed response's producer while it is sent
+  bool chunked_ = false;                 // the streamed response uses chunked encoding
   std::optional<pending_async> pending_;
   std::uint64_t last_async_id_ = 0;
   // Declared after state_ so it ends before the state it counts in.

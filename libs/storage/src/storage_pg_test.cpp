@@ -3,7 +3,6 @@
 
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/migrations.hpp"
-#include "plumb/storage/stats.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/test_support/environment.hpp"
 #include "storage_test_helpers.hpp"
@@ -144,42 +143,6 @@ TEST_CASE("revenue amounts convert to millionths exactly") {
   CHECK(storage::format_micros(0) == "0.000000");
 }
 
-TEST_CASE("aggregates count local days in the site's timezone") {
-  test_support::scoped_database db;
-  pqxx::connection conn(db.dsn());
-  storage::migrate(conn);
-  const auto sites = make_sites(conn, {"Asia/Kolkata", "UTC"});
-  const auto kolkata = sites[0];
-  const auto utc = sites[1];
-  // 2023-11-30T20:00Z is already 2023-12-01 01:30 in Asia/Kolkata (+05:30).
-  std::vector<storage::stored_event> batch{
-      pageview(kolkata, 1'701'374'400'000, 1), pageview(kolkata, 1'701'374'400'001, 1),
-      pageview(kolkata, 1'701'302'400'000, 2),  // 2023-11-30T00:00Z
-      pageview(utc, 1'701'374'400'000, 1), pageview(utc, 1'701'302'400'000, 2)};
-  auto custom = pageview(kolkata, 1'701'374'400'002, 1);
-  custom.name = "Signup";
-  custom.deltas[0].pageviews = 0;
-  custom.deltas[0].events = 1;
-  batch.push_back(custom);
-  storage::event_writer writer;
-  writer.write(conn, batch);
-
-  pqxx::work tx(conn);
-  const std::vector metrics{storage::aggregate_metric::pageviews, storage::aggregate_metric::events,
-                            storage::aggregate_metric::visitors};
-  const auto dec1 = storage::aggregate(tx, kolkata, {"2023-12-01", "2023-12-01"}, metrics);
-  CHECK(dec1.at(storage::aggregate_metric::pageviews) == 2);
-  CHECK(dec1.at(storage::aggregate_metric::events) == 1);
-  CHECK(dec1.at(storage::aggregate_metric::visitors) == 1);
-  CHECK(storage::aggregate(tx, utc, {"2023-11-30", "2023-11-30"}, metrics)
-            .at(storage::aggregate_metric::pageviews) == 2);
-  const auto both = storage::aggregate(tx, kolkata, {"2023-11-30", "2023-12-01"}, metrics);
-  CHECK(both.at(storage::aggregate_metric::visitors) == 2);
-  CHECK(storage::local_date(tx, "Asia/Kolkata", core::from_unix_ms(1'701'374'400'000)) == "2023-12-01");
-  CHECK(storage::aggregate(tx, utc + 100, {"2023-11-30", "2023-12-01"}, metrics)
-            .at(storage::aggregate_metric::pageviews) == 0);
-}
-
 TEST_CASE("rollup buckets follow the site's DST changes") {
   test_support::scoped_database db;
   pqxx::connection conn(db.dsn());
@@ -203,7 +166,4 @@ TEST_CASE("rollup buckets follow the site's DST changes") {
   }
   CHECK(buckets == std::vector<std::string>{"2026-03-08 01:00:00 1", "2026-03-08 03:00:00 1",
                                             "2026-11-01 01:00:00 2"});
-  const std::vector metrics{storage::aggregate_metric::pageviews};
-  CHECK(storage::aggregate(tx, site, {"2026-03-08", "2026-03-08"}, metrics).at(storage::aggregate_metric::pageviews) == 2);
-  CHECK(storage::aggregate(tx, site, {"2026-11-01", "2026-11-01"}, metrics).at(storage::aggregate_metric::pageviews) == 2);
 }

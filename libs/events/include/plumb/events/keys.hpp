@@ -2,10 +2,15 @@
 // Every Redis key Plumb uses, in one place. All keys share a prefix (tests get their own).
 // The prefix should carry a Redis Cluster hash tag (e.g. "{plumb}:") when keys must share a slot.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace plumb::events {
+
+// Events older than this when a worker stores them bump their site's stats_version; the dashboard
+// caches only periods that ended longer ago than this, so no cached period can miss one.
+inline constexpr std::int64_t late_event_ms = 3'600'000;
 
 class keys {
  public:
@@ -25,6 +30,16 @@ class keys {
   // String: 32 random bytes for one UTC day ("2026-11-21"); expires after the next day ends.
   std::string daily_salt(std::string_view utc_date) const {
     return prefix_ + "salt:" + std::string(utc_date);
+  }
+  // Integer per site, incremented by workers when they store a late event (older than
+  // late_event_ms): cached stats of closed periods are keyed by it (libs/stats/result_cache.hpp).
+  std::string stats_version(std::int64_t site_id) const {
+    return prefix_ + "stats:version:" + std::to_string(site_id);
+  }
+  // A cached stats result of one site under one data version.
+  std::string stats_result(std::int64_t site_id, std::string_view version, std::string_view digest) const {
+    return prefix_ + "stats:result:" + std::to_string(site_id) + ":" + std::string(version) + ":" +
+           std::string(digest);
   }
   const std::string& prefix() const { return prefix_; }
 

@@ -31,14 +31,24 @@ struct request {
   std::optional<std::string_view> header_value(std::string_view name) const;
 };
 
+// A body produced piece by piece (exports): each call appends the next piece to `out` (possibly
+// nothing) and returns false after the last one. Calls run one at a time on the blocking pool, the
+// next only after the previous piece was written, so memory stays bounded by one piece whatever
+// the body's size. Throwing ends the response early: the connection is closed and the client sees
+// an incomplete body (the status line was already sent).
+using body_stream = std::function<bool(std::string& out)>;
+
 struct response {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::vector<header> headers;
   std::string body;
+  // When set, the body is this stream (chunked transfer encoding; `body` is ignored).
+  body_stream stream;
 
   static response json(unsigned status, std::string body);
   static response text(unsigned status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static response streamed(unsigned status, std::string content_type, body_stream body);
   // `{"errors":{field: message, ...}}` — the one error shape of every Plumb API.
   static response errors(unsigned status, const std::vector<std::pair<std::string, std::string>>& field_messages);
   response& with_header(std::string name, std::string value);

@@ -1,0 +1,276 @@
+#include "plumb/stats/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "plumb/stats/period.hpp"
+#include "sources.hpp"
+
+namespace plumb::stats {
+namespace {
+
+using detail::grouping;
+using detail::tallies;
+using events::dimension;
+
+bool needs_visit_tallies(metric m) {
+  return m == metric::visits || m == metric::views_per_visit || m == metric::bounce_rate ||
+         m == metric::visit_duration;
+}
+bool needs_revenue(metric m) {
+  return m == metric::total_revenue || m == metric::average_revenue;
+}
+
+// Metrics the rows of one dimension can answer (docs/ROLLUPS.md, "Metrics from rows").
+bool rollup_rows_carry(dimension d, metric m) {
+  switch (d) {
+    case dimension::total:
+      return m != metric::exit_rate;
+    case dimension::page:
+      return m == metric::visitors || m == metric::pageviews || m == metric::events ||
+             m == metric::exit_rate;
+    case dimension::hostname:
+    case dimension::prop:
+      return m == metric::visitors || m == metric::pageviews || m == metric::events;
+    case dimension::event:
+      return m == metric::visitors || m == metric::events || m == metric::conversions ||
+             m == metric::conversion_rate || needs_revenue(m);
+    case dimension::exit_page:  // exit rows keep no visitor sketch
+      return m != metric::visitors && m != metric::exit_rate && m != metric::conversion_rate &&
+             m != metric::conversions && !needs_revenue(m);
+    default:
+      return is_visit_dimension(d) && m != metric::exit_rate && m != metric::conversion_rate &&
+             m != metric::conversions && !needs_revenue(m);
+  }
+}
+
+double rounded(double value, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
+}
+
+double ratio(double part, double whole) {
+  return whole > 0 ? part / whole : 0.0;
+}
+
+// The value of `m` from a group's counts. `visitors_base`: the visitors conversion rates divide by;
+// `exits`: the exits of the group's page.
+double value_of(metric m, const tallies& t, std::int64_t visitors_base, std::int64_t exits) {
+  const auto visits = static_cast<double>(t.visits);
+  switch (m) {
+    case metric::visitors:
+      return static_cast<double>(t.visitors);
+    case metric::visits:
+      return visits;
+    case metric::pageviews:
+      return static_cast<double>(t.pageviews);
+    case metric::views_per_visit:
+      return rounded(ratio(static_cast<double>(t.pageviews), visits), 2);
+    case metric::bounce_rate:
+      return std::round(100.0 * ratio(static_cast<double>(t.bounces), visits));
+    case metric::visit_duration:
+      return std::round(ratio(static_cast<double>(t.duration_ms), visits) / 1000.0);
+    case metric::events:
+    case metric::conversions:
+      return static_cast<double>(t.events);
+    case metric::conversion_rate:
+      return rounded(
+          100.0 * ratio(static_cast<double>(t.visitors), static_cast<double>(visitors_base)), 2);
+    case metric::total_revenue:
+      return rounded(t.revenue, 2);
+    case metric::average_revenue:
+      return rounded(ratio(t.revenue, static_cast<double>(t.revenue_events)), 2);
+    case metric::exit_rate:
+      return std::round(100.0 *
+                        ratio(static_cast<double>(exits), static_cast<double>(t.pageviews)));
+  }
+  return 0;
+}
+
+detail::request plan(const query& q, grouping by) {
+  detail::request r;
+  r.q = &q;
+  r.by = by;
+  for (const auto m : q.metrics) {
+    // Views per visit divides pageviews (an event tally) by visits.
+    r.event_tallies = r.event_tallies || m == metric::views_per_visit;
+    r.visit_tallies = r.visit_tallies || needs_visit_tallies(m);
+    r.revenue_tallies = r.revenue_tallies || needs_revenue(m);
+    r.event_tallies = r.event_tallies || (!needs_visit_tallies(m) && !needs_revenue(m));
+  }
+  r.sort_by_visits = q.breakdown && q.breakdown->dimension == dimension::exit_page;
+  if (r.sort_by_visits) {
+    r.visit_tallies = true;
+  }
+  return r;
+}
+
+std::vector<detail::group> read(pqxx::transaction_base& tx, const query& q, grouping by) {
+  const auto r = plan(q, by);
+  return reads_rollups(q) ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+}
+
+bool wants(const query& q, metric m) {
+  return std::find(q.metrics.begin(), q.metrics.end(), m) != q.metrics.end();
+}
+
+// The query conversion rates divide by: the same visitors without the goal filters.
+query without_goals(const query& q) {
+  query base = q;
+  base.breakdown.reset();
+  base.metrics = {metric::visitors};
+  std::erase_if(base.filters,
+                [](const filter& f) { return f.target.dimension == dimension::event; });
+  return base;
+}
+
+}  // namespace
+
+bool reads_rollups(const query& q) {
+  if (q.realtime) {
+    return false;
+  }
+  if (q.filters.empty()) {
+    const dimension d = q.breakdown ? q.breakdown->dimension : dimension::total;
+    return std::all_of(q.metrics.begin(), q.metrics.end(), [&](metric m) {
+      return rollup_rows_carry(d, m) || m == metric::conversion_rate;
+    });
+  }
+  const property& target = q.filters.front().target;
+  if (!std::all_of(q.filters.begin(), q.filters.end(),
+                   [&](const filter& f) { return f.target == target; })) {
+    return false;
+  }
+  if (q.breakdown) {
+    return *q.breakdown == target && std::all_of(q.metrics.begin(), q.metrics.end(), [&](metric m) {
+      return rollup_rows_carry(target.dimension, m);
+    });
+  }
+  return std::all_of(q.metrics.begin(), q.metrics.end(),
+                     [&](metric m) { return rollup_rows_carry(target.dimension, m); });
+}
+
+result_row aggregate(pqxx::transaction_base& tx, const query& q) {
+  const auto groups = read(tx, q, grouping::none);
+  const tallies t = groups.empty() ? tallies{} : groups.front().counts;
+  const std::int64_t base =
+      wants(q, metric::conversion_rate)
+          ? static_cast<std::int64_t>(aggregate(tx, without_goals(q)).values.front())
+          : 0;
+  result_row out;
+  for (const auto m : q.metrics) {
+    out.values.push_back(value_of(m, t, base, 0));
+  }
+  return out;
+}
+
+std::vector<result_row> timeseries(pqxx::transaction_base& tx, const query& q) {
+  std::map<std::string, tallies> by_bucket;
+  for (auto& g : read(tx, q, grouping::bucket)) {
+    by_bucket[g.key] = g.counts;
+  }
+  std::map<std::string, std::int64_t> bases;
+  if (wants(q, metric::conversion_rate)) {
+    for (const auto& row : timeseries(tx, without_goals(q))) {
+      bases[row.key] = static_cast<std::int64_t>(row.values.front());
+    }
+  }
+  // Every label of the period, in the site's local time, so empty intervals show as zeros.
+  detail::parameters p;
+  std::string sql;
+  const std::string fmt = std::string("'") + detail::label_format(q.step) + "'";
+  if (q.realtime) {
+    const std::string now = p.add(q.now_ms);
+    const std::string tz = p.add(q.timezone);
+    sql = "SELECT to_char(g, " + fmt +
+          ") FROM generate_series("
+          "date_trunc('minute', (to_timestamp(" +
+          now + "::bigint / 1000.0) - interval '29 minutes') AT TIME ZONE " + tz +
+          "),"
+          " date_trunc('minute', to_timestamp(" +
+          now + "::bigint / 1000.0) AT TIME ZONE " + tz + "), interval '1 minute') g";
+  } else {
+    const std::string unit = std::string("'") + detail::trunc_unit(q.step) + "'";
+    sql = "SELECT to_char(g, " + fmt + ") FROM generate_series(date_trunc(" + unit + ", " +
+          p.add(q.range.first_day) + "::date::timestamp), " + p.add(q.range.last_day) +
+          "::date + interval '1 day' - interval '1 second', interval '1 " +
+          detail::trunc_unit(q.step) + "') g";
+  }
+  std::vector<result_row> out;
+  for (const auto& label : p.exec(tx, sql)) {
+    result_row row;
+    row.key = label[0].as<std::string>();
+    const auto it = by_bucket.find(row.key);
+    const tallies t = it == by_bucket.end() ? tallies{} : it->second;
+    for (const auto m : q.metrics) {
+      row.values.push_back(value_of(m, t, bases[row.key], 0));
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
+  const auto groups = read(tx, q, grouping::value);
+  const std::int64_t base =
+      wants(q, metric::conversion_rate)
+          ? static_cast<std::int64_t>(aggregate(tx, without_goals(q)).values.front())
+          : 0;
+  // Exit rates: the exits of this page's values, from the exit pages of the same visits.
+  std::map<std::string, std::int64_t> exits;
+  if (wants(q, metric::exit_rate) && !groups.empty()) {
+    query exit_query = q;
+    exit_query.breakdown = property{dimension::exit_page, {}};
+    exit_query.metrics = {metric::visits};
+    exit_query.page = 1;
+    exit_query.limit = groups.size();
+    filter pages{{dimension::exit_page, {}}, filter_op::is, {}};
+    for (const auto& g : groups) {
+      pages.values.push_back(g.key);
+    }
+    std::erase_if(exit_query.filters,
+                  [](const filter& f) { return f.target.dimension == dimension::page; });
+    exit_query.filters.push_back(std::move(pages));
+    for (const auto& row : breakdown(tx, exit_query)) {
+      exits[row.key] = static_cast<std::int64_t>(row.values.front());
+    }
+  }
+  std::vector<result_row> out;
+  for (const auto& g : groups) {
+    result_row row;
+    row.key = g.key;
+    for (const auto m : q.metrics) {
+      row.values.push_back(value_of(m, g.counts, base, exits[g.key]));
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+query compared(const query& q) {
+  query other = q;
+  other.compare = comparison::none;
+  other.range =
+      q.compare == comparison::previous_year ? previous_year(q.range) : previous_period(q.range);
+  return other;
+}
+
+std::string local_date(pqxx::transaction_base& tx, const std::string& timezone,
+                       std::int64_t now_ms) {
+  return tx
+      .exec_params1(
+          "SELECT to_char((to_timestamp($1::bigint / 1000.0) AT TIME ZONE $2)::date, 'YYYY-MM-DD')",
+          now_ms, timezone)[0]
+      .as<std::string>();
+}
+
+std::string first_day(pqxx::transaction_base& tx, std::int64_t site_id) {
+  // The earliest total row: an index range read on the rollups' primary key.
+  const auto r = tx.exec_params(
+      "SELECT to_char(min(bucket), 'YYYY-MM-DD') FROM rollups WHERE site_id = $1 AND dimension = 0",
+      site_id);
+  return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
+}
+
+}  // namespace plumb::stats

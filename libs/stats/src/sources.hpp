@@ -1,0 +1,76 @@
+#pragma once
+// Private to libs/stats: the two sources a query reads (engine.hpp says when each applies) and
+// the counts they return, from which engine.cpp derives every metric.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "plumb/stats/query.hpp"
+
+namespace plumb::stats::detail {
+
+// Additive counts of one group (a bucket, a breakdown value, or the whole period).
+struct tallies {
+  std::int64_t visitors = 0;
+  std::int64_t pageviews = 0;  // counted per event
+  std::int64_t events = 0;     // custom events
+  std::int64_t visits = 0;
+  std::int64_t bounces = 0;
+  std::int64_t duration_ms = 0;
+  double revenue = 0;
+  std::int64_t revenue_events = 0;
+};
+
+enum class grouping { none, bucket, value };
+
+// What a source must compute: the groups, which tallies, and for value groupings the page.
+struct request {
+  const query* q = nullptr;
+  grouping by = grouping::none;
+  bool visit_tallies = false;    // visits, bounces, duration_ms
+  bool event_tallies = false;    // visitors, pageviews, events
+  bool revenue_tallies = false;  // revenue, revenue_events
+  // Value groupings: sort by exits (exit pages) instead of visitors; page = q->limit rows from
+  // (q->page - 1) * q->limit.
+  bool sort_by_visits = false;
+};
+
+struct group {
+  std::string key;
+  tallies counts;
+};
+
+// Groups in order: buckets ascending (only those with data), values most visitors first.
+std::vector<group> read_rollups(pqxx::transaction_base& tx, const request& r);
+std::vector<group> read_events(pqxx::transaction_base& tx, const request& r);
+
+// Bound parameters of one statement: add() returns the placeholder ("$3").
+class parameters {
+ public:
+  std::string add(std::string value) {
+    values_.push_back(std::move(value));
+    return "$" + std::to_string(values_.size());
+  }
+  std::string add(std::int64_t value) { return add(std::to_string(value)); }
+  // A text[] parameter.
+  std::string add_array(const std::vector<std::string>& values);
+  pqxx::result exec(pqxx::transaction_base& tx, const std::string& sql) const;
+
+ private:
+  std::vector<std::string> values_;
+};
+
+// SQL of a dictionary subquery: the ids of the site's values `f` matches (for prop rows in
+// rollups, `prefix` is "key\x1f"). `site` is the site id's placeholder.
+std::string matching_ids(parameters& p, const std::string& site, const filter& f,
+                         const std::string& prefix);
+
+// to_char pattern of bucket labels and the date_trunc unit of an interval.
+const char* label_format(interval step);
+const char* trunc_unit(interval step);
+
+}  // namespace plumb::stats::detail

@@ -1,0 +1,78 @@
+#include "sources.hpp"
+
+namespace plumb::stats::detail {
+
+std::string parameters::add_array(const std::vector<std::string>& values) {
+  // PostgreSQL array literal: every element quoted, with " and \ escaped.
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    literal += i == 0 ? "\"" : ",\"";
+    for (const char c : values[i]) {
+      if (c == '"' || c == '\\') {
+        literal += '\\';
+      }
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return add(std::move(literal)) + "::text[]";
+}
+
+pqxx::result parameters::exec(pqxx::transaction_base& tx, const std::string& sql) const {
+  return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(values_));
+}
+
+std::string matching_ids(parameters& p, const std::string& site, const filter& f,
+                         const std::string& prefix) {
+  const bool exact = f.op == filter_op::is || f.op == filter_op::is_not;
+  if (exact) {
+    std::vector<std::string> texts;
+    for (const auto& v : f.values) {
+      texts.push_back(prefix + v);
+    }
+    return "(SELECT id FROM dimension_values WHERE site_id = " + site + " AND value = ANY(" +
+           p.add_array(texts) + "))";
+  }
+  const std::string needles = p.add_array(f.values);
+  if (prefix.empty()) {
+    return "(SELECT id FROM dimension_values WHERE site_id = " + site +
+           " AND EXISTS (SELECT 1 FROM unnest(" + needles + ") x WHERE strpos(value, x) > 0))";
+  }
+  const std::string start = p.add(prefix);
+  return "(SELECT id FROM dimension_values WHERE site_id = " + site + " AND starts_with(value, " +
+         start + ") AND EXISTS (SELECT 1 FROM unnest(" + needles +
+         ") x WHERE strpos(substr(value, length(" + start + ") + 1), x) > 0))";
+}
+
+const char* label_format(interval step) {
+  switch (step) {
+    case interval::minute:
+      return "YYYY-MM-DD HH24:MI:00";
+    case interval::hour:
+      return "YYYY-MM-DD HH24:00:00";
+    case interval::day:
+    case interval::week:
+    case interval::month:
+      return "YYYY-MM-DD";
+  }
+  return "YYYY-MM-DD";
+}
+
+const char* trunc_unit(interval step) {
+  switch (step) {
+    case interval::minute:
+      return "minute";
+    case interval::hour:
+      return "hour";
+    case interval::day:
+      return "day";
+    case interval::week:
+      return "week";
+    case interval::month:
+      return "month";
+  }
+  return "day";
+}
+
+}  // namespace plumb::stats::detail
