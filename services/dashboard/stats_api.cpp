@@ -23,15 +23,6 @@ const std::map<std::string_view, storage::aggregate_metric>& metric_names() {
   return names;
 }
 
-std::optional<std::string> bearer_token(const http::request& req) {
-  const auto header = req.header_value("authorization");
-  constexpr std::string_view scheme = "Bearer ";
-  if (!header || header->size() <= scheme.size() || header->substr(0, scheme.size()) != scheme) {
-    return std::nullopt;
-  }
-  return std::string(header->substr(scheme.size()));
-}
-
 std::string parameter(const std::vector<std::pair<std::string, std::string>>& query, std::string_view name) {
   for (const auto& [key, value] : query) {
     if (key == name) {
@@ -43,21 +34,12 @@ std::string parameter(const std::vector<std::pair<std::string, std::string>>& qu
 
 }  // namespace
 
-http::response stats_api::aggregate(const http::request& req) const {
-  const auto token = bearer_token(req);
-  if (!token) {
-    return http::response::errors(401, {{"authorization", "send an API key as 'Authorization: Bearer <key>'"}})
-        .with_header("WWW-Authenticate", "Bearer");
-  }
-  const auto query = http::parse_query(req.query);
-  const std::string site_param = parameter(query, "site_id");
+http::response stats_api::aggregate(request_context& ctx) const {
+  const auto query = http::parse_query(ctx.req.query);
   const std::string period_param = parameter(query, "period");
   const std::string metrics_param = parameter(query, "metrics");
 
   std::vector<std::pair<std::string, std::string>> errors;
-  if (site_param.empty()) {
-    errors.emplace_back("site_id", "is required (the site's domain)");
-  }
   std::vector<storage::aggregate_metric> metrics;
   std::vector<std::string> metric_labels;
   std::string_view rest = metrics_param.empty() ? std::string_view("visitors") : metrics_param;
@@ -82,24 +64,15 @@ http::response stats_api::aggregate(const http::request& req) const {
     return http::response::errors(400, errors);
   }
 
-  auto conn = pool_.acquire();
-  pqxx::read_transaction tx(*conn);
-  const auto key = storage::find_api_key(tx, *token);
-  if (!key) {
-    return http::response::errors(401, {{"authorization", "invalid or revoked API key"}});
-  }
-  // The same answer whether the site does not exist or belongs to someone else: no oracle.
-  const auto site = storage::find_site(tx, site_param);
-  if (!site || site->account_id != key->account_id) {
-    return http::response::errors(404, {{"site_id", "no such site for this API key"}});
-  }
-  const auto today = storage::local_date(tx, site->timezone, clock_.now());
+  // The gate (authz.cpp) found the ?site_id= site and checked the caller may read it.
+  const auto& site = ctx.site->site;
+  const auto today = storage::local_date(ctx.tx, site.timezone, clock_.now());
   const auto range = resolve_period(period_param.empty() ? "30d" : period_param,
                                     parameter(query, "date"), today);
   if (!range) {
     return http::response::errors(400, {{"period", range.error()}});
   }
-  const auto totals = storage::aggregate(tx, site->id, *range, metrics);
+  const auto totals = storage::aggregate(ctx.tx, site.id, *range, metrics);
 
   json::writer w;
   w.begin_object().key("results").begin_object();
@@ -110,9 +83,11 @@ http::response stats_api::aggregate(const http::request& req) const {
   return http::response::json(200, std::move(w).str());
 }
 
-void add_stats_routes(http::router& routes, std::shared_ptr<const stats_api> api) {
+void add_stats_routes(secure_routes& routes, std::shared_ptr<const stats_api> api) {
+  // Stats keys and signed-in members of any role (the web dashboard) read stats.
   routes.add(http::verb::get, "/api/v1/stats/aggregate",
-             [api](const http::request& req) { return api->aggregate(req); }, http::dispatch::blocking);
+             route_policy::on_site(storage::site_role::viewer, storage::api_scope::stats_read),
+             [api](request_context& ctx) { return api->aggregate(ctx); });
 }
 
 }  // namespace plumb::dashboard

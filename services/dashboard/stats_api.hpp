@@ -1,10 +1,11 @@
 #pragma once
-// Plausible-compatible Stats API v1 (DESIGN.md §3), authenticated with Bearer API keys.
+// Plausible-compatible Stats API v1 (DESIGN.md §3), for API keys with scope stats:read and
+// signed-in members of the site.
 
+#include "authz.hpp"
 #include "plumb/core/clock.hpp"
 #include "plumb/http/message.hpp"
 #include "plumb/http/router.hpp"
-#include "plumb/pg/connection.hpp"
 
 namespace plumb::dashboard {
 
@@ -12,16 +13,15 @@ inline constexpr std::string_view valid_aggregate_metrics = "visitors, pageviews
 
 class stats_api {
  public:
-  stats_api(pg::pool& pool, const core::clock& clock) : pool_(pool), clock_(clock) {}
+  explicit stats_api(const core::clock& clock) : clock_(clock) {}
 
   // GET /api/v1/stats/aggregate?site_id=DOMAIN&period=P[&date=D]&metrics=a,b
-  http::response aggregate(const http::request& req) const;
+  http::response aggregate(request_context& ctx) const;
 
  private:
-  pg::pool& pool_;
   const core::clock& clock_;
 };
 
-void add_stats_routes(http::router& routes, std::shared_ptr<const stats_api> api);
+void add_stats_routes(secure_routes& routes, std::shared_ptr<const stats_api> api);
 
 }  // namespace plumb::dashboard
