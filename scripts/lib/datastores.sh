@@ -117,6 +117,17 @@ pg_ensure_database() {
   note "created database $name"
 }
 
+# pg_enable_login PORT PASSWORD_FILE ROLE ROLE_PASSWORD_FILE: lets ROLE (made by a migration,
+# without login) sign in to database plumb with the password in ROLE_PASSWORD_FILE.
+pg_enable_login() {
+  local port=$1 pwfile=$2 role=$3 role_pwfile=$4
+  # Secrets are alphanumeric (ensure_secret), so the literal needs no escaping.
+  PGPASSWORD=$(read_secret "$pwfile") PGCONNECT_TIMEOUT=10 "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U plumb \
+    -d plumb -XtAq -v ON_ERROR_STOP=1 \
+    -c "ALTER ROLE $role LOGIN PASSWORD '$(read_secret "$role_pwfile")'" ||
+    die "cannot enable login for role $role"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Redis: DIR holds redis.conf, the pid file and the append-only files.
 

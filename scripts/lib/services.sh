@@ -24,6 +24,8 @@ load_settings() {
   redis_password=$(read_secret "$SECRETS_DIR/redis-password")
   : "${PLUMB_PG_DSN:=postgresql://plumb:$pg_password@127.0.0.1:$PLUMB_PG_PORT/plumb}"
   : "${PLUMB_REDIS_URL:=redis://:$redis_password@127.0.0.1:$PLUMB_REDIS_PORT/0}"
+  # The dashboard signs in as plumb_dashboard, the role row-level security applies to.
+  : "${PLUMB_DASHBOARD_PG_DSN:=postgresql://plumb_dashboard:$(read_secret "$SECRETS_DIR/pg-dashboard-password")@127.0.0.1:$PLUMB_PG_PORT/plumb}"
   : "${PLUMB_COLLECTOR_LISTEN:=127.0.0.1:$PLUMB_COLLECTOR_PORT}"
   : "${PLUMB_DASHBOARD_LISTEN:=127.0.0.1:$PLUMB_DASHBOARD_PORT}"
   : "${PLUMB_COLLECTOR_URL:=http://127.0.0.1:$PLUMB_COLLECTOR_PORT}"
@@ -143,7 +145,8 @@ start_services() {
   for ((i = 1; i <= workers; i++)); do
     start_service "worker-$i" "PLUMB_WORKER_NAME=worker-$i"
   done
-  start_service dashboard
+  start_service dashboard "PLUMB_PG_DSN=$PLUMB_DASHBOARD_PG_DSN" \
+    "PLUMB_DASHBOARD_SECRET_FILE=$SECRETS_DIR/dashboard-secret"
   wait_healthy collector "$PLUMB_COLLECTOR_URL"
   wait_healthy dashboard "$PLUMB_DASHBOARD_URL"
   sleep 1

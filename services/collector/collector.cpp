@@ -30,7 +30,7 @@ http::response overloaded() {
 
 ingest_handler::ingest_handler(const site_cache& sites, const salt_store& salts,
                                const geo::resolver& geo, const core::clock& clock,
-                               std::vector<cidr> trusted_proxies, event_sink sink,
+                               std::vector<core::cidr> trusted_proxies, event_sink sink,
                                metrics::registry& registry)
     : sites_(sites),
       salts_(salts),
@@ -42,6 +42,8 @@ ingest_handler::ingest_handler(const site_cache& sites, const salt_store& salts,
       invalid_(outcome_counter(registry, "invalid")),
       unknown_site_(outcome_counter(registry, "dropped_unknown_site")),
       do_not_track_(outcome_counter(registry, "dropped_do_not_track")),
+      excluded_address_(outcome_counter(registry, "dropped_excluded_address")),
+      hostname_not_allowed_(outcome_counter(registry, "dropped_hostname_not_allowed")),
       no_salt_(outcome_counter(registry, "dropped_no_salt")),
       buffer_full_(outcome_counter(registry, "dropped_queue_full")),
       storage_failed_(outcome_counter(registry, "dropped_storage_failed")) {}
@@ -56,9 +58,10 @@ void ingest_handler::accept(const hit_request& hit, const http::request& req, ht
   }
   // The address lives only in this stack frame: it is hashed, never stored or logged.
   const std::string ip =
-      client_address(req.peer_address, req.header_value("x-forwarded-for"), trusted_proxies_);
+      http::client_address(req.peer_address, req.header_value("x-forwarded-for"), trusted_proxies_);
 
   const std::string country = geo_.lookup(ip).country;
+  const auto client = core::ip_address::parse(ip);
 
   std::vector<std::string> records;
   for (const auto& domain : hit.domains) {
@@ -69,6 +72,14 @@ void ingest_handler::accept(const hit_request& hit, const http::request& req, ht
     }
     if (site->ignore_do_not_track && opted_out(req)) {
       do_not_track_.inc();
+      continue;
+    }
+    if (client && events::address_excluded(*site, *client)) {
+      excluded_address_.inc();
+      continue;
+    }
+    if (!events::hostname_allowed(*site, hit.hostname)) {
+      hostname_not_allowed_.inc();
       continue;
     }
     const auto hashes = salts_.hashes(site->id, ip, user_agent, received);

@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "client_ip.hpp"
+#include "plumb/http/client_address.hpp"
 #include "hit_request.hpp"
 #include "plumb/core/clock.hpp"
 #include "plumb/events/stream_entry.hpp"
@@ -30,7 +30,7 @@ inline constexpr std::size_t max_user_agent_bytes = 1'000;
 class ingest_handler {
  public:
   ingest_handler(const site_cache& sites, const salt_store& salts, const geo::resolver& geo,
-                 const core::clock& clock, std::vector<cidr> trusted_proxies, event_sink sink,
+                 const core::clock& clock, std::vector<core::cidr> trusted_proxies, event_sink sink,
                  metrics::registry& registry);
 
   // POST /api/event: 202 once the events are stored (Redis or spool), or 400 with field errors.
@@ -49,12 +49,14 @@ class ingest_handler {
   const salt_store& salts_;
   const geo::resolver& geo_;
   const core::clock& clock_;
-  std::vector<cidr> trusted_proxies_;
+  std::vector<core::cidr> trusted_proxies_;
   event_sink sink_;
   metrics::counter& accepted_;
   metrics::counter& invalid_;
   metrics::counter& unknown_site_;
   metrics::counter& do_not_track_;
+  metrics::counter& excluded_address_;
+  metrics::counter& hostname_not_allowed_;
   metrics::counter& no_salt_;
   metrics::counter& buffer_full_;
   metrics::counter& storage_failed_;

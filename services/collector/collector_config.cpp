@@ -14,11 +14,7 @@ collector_config collector_config::from_env(config::env_reader& env) {
       static_cast<std::size_t>(env.integer("PLUMB_COLLECTOR_BUFFER_EVENTS", 100'000, 1'000, 10'000'000));
   c.refresh_interval = env.millis("PLUMB_SITE_REFRESH_MS", std::chrono::milliseconds(5'000),
                                   std::chrono::milliseconds(100), std::chrono::milliseconds(600'000));
-  if (auto proxies = parse_cidr_list(env.text("PLUMB_TRUSTED_PROXIES", ""))) {
-    c.trusted_proxies = std::move(*proxies);
-  } else {
-    env.problem("PLUMB_TRUSTED_PROXIES", proxies.error());
-  }
+  c.trusted_proxies = runtime::read_trusted_proxies(env);
   c.geoip_databases = geo::split_path_list(env.text("PLUMB_GEOIP_DB", ""));
   c.spool_dir = env.text("PLUMB_SPOOL_DIR", "/var/lib/plumb/collector-spool");
   c.spool_max_bytes =

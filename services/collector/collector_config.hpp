@@ -3,7 +3,7 @@
 #include <chrono>
 #include <string>
 
-#include "client_ip.hpp"
+#include "plumb/http/client_address.hpp"
 #include "plumb/config/env_reader.hpp"
 #include "plumb/runtime/service.hpp"
 
@@ -15,7 +15,7 @@ struct collector_config {
   unsigned io_threads = 2;
   std::size_t buffer_events = 100'000;
   std::chrono::milliseconds refresh_interval{5'000};
-  std::vector<cidr> trusted_proxies;  // peers whose X-Forwarded-For is believed
+  std::vector<core::cidr> trusted_proxies;  // peers whose X-Forwarded-For is believed
   std::vector<std::string> geoip_databases;  // .mmdb files asked in order; none = country unknown
   std::string spool_dir;
   std::uint64_t spool_max_bytes = 0;

@@ -22,8 +22,8 @@ struct fixture {
   bool storage_fails = false;
   http::router routes;
 
-  explicit fixture(std::vector<cidr> proxies = {}) {
-    sites.replace({{"example.com", {1, "UTC", false}}, {"private.example", {2, "UTC", true}}});
+  explicit fixture(std::vector<core::cidr> proxies = {}) {
+    sites.replace({{"example.com", {1, "UTC", false, {}, {}}}, {"private.example", {2, "UTC", true, {}, {}}}});
     using namespace std::chrono;
     salts.set(sys_days(year(2023) / 11 / 14), std::string(salt_bytes, 'a'));
     salts.set(sys_days(year(2023) / 11 / 13), std::string(salt_bytes, 'b'));
@@ -144,6 +144,27 @@ TEST_CASE("unknown domains, opted-out visitors and missing salts are answered 20
   CHECK(metrics.find(R"(outcome="accepted"} 1)") != std::string::npos);
 }
 
+TEST_CASE("a site's excluded IP ranges and allowed hostnames drop hits at the collector") {
+  fixture f;
+  events::site_descriptor site{1, "UTC", false, *core::parse_cidr_list("203.0.113.0/24, 2001:db8::/32"),
+                               {"example.com", "*.example.com"}};
+  f.sites.replace({{"example.com", site}});
+  const auto post = [&f](std::string url, std::string peer) {
+    return f.send(http::verb::post, "/api/event", R"({"n":"pageview","d":"example.com","u":")" + url + R"("})", {},
+                  std::move(peer));
+  };
+  CHECK(post("https://example.com/", "203.0.113.9").status == 202);
+  CHECK(post("https://example.com/", "2001:db8::5").status == 202);
+  CHECK(post("https://elsewhere.example/", "198.51.100.9").status == 202);
+  CHECK(f.stream.empty());
+  CHECK(post("https://Shop.Example.com:8443/cart", "198.51.100.9").status == 202);
+  CHECK(post("https://example.com/", "198.51.100.9").status == 202);
+  CHECK(f.stream.size() == 2);
+  const std::string metrics = f.registry.render();
+  CHECK(metrics.find(R"(outcome="dropped_excluded_address"} 2)") != std::string::npos);
+  CHECK(metrics.find(R"(outcome="dropped_hostname_not_allowed"} 1)") != std::string::npos);
+}
+
 TEST_CASE("one hit may count for several registered sites") {
   fixture f;
   CHECK(f.send(http::verb::post, "/api/event",
@@ -158,7 +179,7 @@ TEST_CASE("one hit may count for several registered sites") {
 TEST_CASE("the visitor hash uses the forwarded client address only behind a trusted proxy") {
   fixture direct;
   direct.send(http::verb::post, "/api/event", std::string(pageview), {{"X-Forwarded-For", "203.0.113.7"}}, "10.0.0.2");
-  fixture proxied(*parse_cidr_list("10.0.0.0/8"));
+  fixture proxied(*core::parse_cidr_list("10.0.0.0/8"));
   proxied.send(http::verb::post, "/api/event", std::string(pageview), {{"X-Forwarded-For", "203.0.113.7"}}, "10.0.0.2");
   fixture client;
   client.send(http::verb::post, "/api/event", std::string(pageview), {}, "203.0.113.7");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "plumb/core/text.hpp"
 #include "plumb/events/site_map.hpp"
 #include "plumb/json/value.hpp"
 #include "plumb/json/writer.hpp"
@@ -39,6 +40,15 @@ std::optional<std::string> url_host(std::string_view url) {
     return std::nullopt;
   }
   return std::string(host);
+}
+
+// "Example.com:8080" -> "example.com"; "[2001:db8::1]:80" -> "[2001:db8::1]".
+std::string without_port(std::string_view host) {
+  const auto colon = host.rfind(':');
+  if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return core::ascii_lower(host);
 }
 
 // A property value as text: strings as they are, numbers and booleans in JSON form; null,
@@ -196,6 +206,7 @@ expected<hit_request, field_errors> validate_hit(const json::value& doc) {
     errors.emplace_back("url", "must be an absolute http(s) URL");
   } else {
     hit.url = *url->as_string();
+    hit.hostname = without_port(*host);
   }
 
   if (const auto* domain = member(doc, "d", "domain"); domain != nullptr && !domain->is_null()) {

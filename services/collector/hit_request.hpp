@@ -30,6 +30,7 @@ struct hit_request {
   std::string name;
   std::string url;
   std::vector<std::string> domains;  // normalised; from "d", or the URL's host when absent
+  std::string hostname;              // the URL's host: lower case, no port or credentials
   std::string referrer;
   std::optional<std::int32_t> screen_width;
   bool hash_mode = false;

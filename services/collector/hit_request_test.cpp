@@ -97,6 +97,9 @@ TEST_CASE("domains: several, normalised, deduplicated, or taken from the URL") {
   hit = parse_hit_json(R"({"n":"pageview","u":"https://user@WWW.Blog.Example:8443/p"})");
   REQUIRE(hit);
   CHECK(hit->domains == std::vector<std::string>{"blog.example"});
+  CHECK(hit->hostname == "www.blog.example");
+  CHECK(parse_hit_json(R"({"n":"pageview","u":"http://[2001:db8::1]:80/","d":"x.example"})")->hostname == "[2001:db8::1]");
+  CHECK(parse_hit_json(R"({"n":"pageview","u":"http://[2001:db8::1]/","d":"x.example"})")->hostname == "[2001:db8::1]");
 }
 
 TEST_CASE("fields are carried through with their types") {

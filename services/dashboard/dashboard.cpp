@@ -5,8 +5,11 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "accounts_api.hpp"
 #include "plumb/core/embedded_file.hpp"
 #include "plumb/http/static_asset.hpp"
+#include "sites_api.hpp"
+#include "stats_api.hpp"
 
 namespace plumb::dashboard {
 
@@ -56,13 +59,31 @@ void add_web_routes(http::router& routes) {
              [page](const http::request& req) { return http::serve(*page, req); });
 }
 
+void add_dashboard_routes(secure_routes& secure, http::router& routes, metrics::registry& registry,
+                          std::vector<runtime::health_check> checks) {
+  // The page and its bundles are public and hold no tenant data.
+  const std::size_t before_web = routes.routes().size();
+  add_web_routes(routes);
+  for (std::size_t i = before_web; i < routes.routes().size(); ++i) {
+    secure.declare(routes.routes()[i].method, routes.routes()[i].path, route_policy::public_route());
+  }
+  add_account_routes(secure);
+  add_site_routes(secure);
+  add_stats_routes(secure, routes);
+  // Operators' probes: no tenant data (health says ok/unavailable per dependency).
+  secure.declare(http::verb::get, "/healthz", route_policy::public_route());
+  secure.declare(http::verb::get, "/metrics", route_policy::public_route());
+  runtime::add_standard_routes(routes, registry, std::move(checks));
+}
+
 std::vector<http::header> security_headers() {
   return {{"Content-Security-Policy",
            "default-src 'self'; img-src 'self' data:; "
-           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"},
           {"X-Content-Type-Options", "nosniff"},
           {"Referrer-Policy", "strict-origin-when-cross-origin"},
           {"X-Frame-Options", "DENY"},
+          {"Cross-Origin-Opener-Policy", "same-origin"},
           {"Strict-Transport-Security", "max-age=31536000; includeSubDomains"}};
 }
 

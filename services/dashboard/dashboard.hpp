@@ -1,10 +1,11 @@
 #pragma once
-// The dashboard's routes: static pages and the stats API.
+// The dashboard's routes: static pages, accounts, sites, the stats API, health and metrics.
 
-#include <memory>
+#include <vector>
 
-#include "plumb/http/router.hpp"
-#include "stats_api.hpp"
+#include "authz.hpp"
+#include "plumb/metrics/registry.hpp"
+#include "plumb/runtime/service.hpp"
 
 namespace plumb::dashboard {
 
@@ -12,7 +13,13 @@ namespace plumb::dashboard {
 // bundles at /assets/app.<content hash>.{js,css} (cached for a year), gzipped when accepted.
 void add_web_routes(http::router& routes);
 
-// Headers on every dashboard response (CSP without inline scripts, nosniff, framing, referrer).
+// Every route the dashboard serves, each with its policy in `secure` (main.cpp and the
+// authorization matrix test build the same table).
+void add_dashboard_routes(secure_routes& secure, http::router& routes, metrics::registry& registry,
+                          std::vector<runtime::health_check> checks);
+
+// Headers on every dashboard response: a CSP without inline scripts or styles, HSTS, nosniff,
+// no framing, no referrer beyond the origin. No CORS headers: other origins get no access.
 std::vector<http::header> security_headers();
 
 }  // namespace plumb::dashboard

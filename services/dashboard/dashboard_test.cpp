@@ -1,6 +1,7 @@
 #include "dashboard.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <optional>
 #include <regex>
 #include <string>
@@ -86,4 +87,18 @@ TEST_CASE("the content security policy allows no inline script or style") {
     }
   }
   FAIL("no Content-Security-Policy header");
+}
+
+TEST_CASE("every response also carries HSTS, nosniff and no framing, and never CORS headers") {
+  std::map<std::string, std::string> headers;
+  for (const auto& h : dashboard::security_headers()) {
+    headers[h.name] = h.value;
+  }
+  CHECK(headers["Strict-Transport-Security"].rfind("max-age=", 0) == 0);
+  CHECK(headers["X-Content-Type-Options"] == "nosniff");
+  CHECK(headers["Referrer-Policy"] == "strict-origin-when-cross-origin");
+  CHECK(headers["X-Frame-Options"] == "DENY");
+  for (const auto& [name, value] : headers) {
+    CHECK(name.rfind("Access-Control-", 0) != 0);
+  }
 }

@@ -1,4 +1,4 @@
-// plumb-dashboard: wiring only (see dashboard.hpp and stats_api.hpp).
+// plumb-dashboard: wiring only (see dashboard.hpp, authz.hpp).
 #include "dashboard.hpp"
 #include "dashboard_config.hpp"
 #include "plumb/http/server.hpp"
@@ -15,22 +15,42 @@ int main(int argc, char** argv) {
     runtime::log_startup(log, env);
     metrics::registry registry;
     pg::pool pool({cfg.pg_dsn, cfg.statement_timeout, "plumb-dashboard"}, cfg.query_threads);
+    redis::pool redis(cfg.common.redis, cfg.query_threads);
+    const auto& clock = core::system_clock::instance();
+    dashboard::session_store sessions(redis, cfg.common.keys, clock, {cfg.session_idle, cfg.session_absolute});
+    dashboard::rate_limiter limits(redis, cfg.common.keys, cfg.secret);
+    dashboard::dashboard_services services{
+        pool,
+        redis,
+        cfg.common.keys,
+        sessions,
+        limits,
+        clock,
+        // No SMTP client yet: the operator delivers these by hand (README, "Dashboard API").
+        [&log](const dashboard::mail& m) {
+          log.info("mail to deliver by hand", {{"to", m.to}, {"subject", m.subject}, {"link", m.link}});
+        },
+        cfg.public_url,
+        cfg.collector_url,
+        cfg.trusted_proxies,
+        [&log](std::string_view problem) {
+          log.rate_limited(log::level::warn, "problem", std::chrono::seconds(10), "request side effect failed",
+                           {{"error", std::string(problem)}});
+        }};
 
     http::router routes;
-    dashboard::add_web_routes(routes);
-    dashboard::add_stats_routes(
-        routes, {pool, core::system_clock::instance(), cfg.common.redis, cfg.common.keys});
-    runtime::add_standard_routes(
-        routes, registry,
+    dashboard::secure_routes secure(routes, services);
+    dashboard::add_dashboard_routes(
+        secure, routes, registry,
         {{"postgres",
           [&pool] {
             auto conn = pool.acquire();
             pqxx::nontransaction(*conn).exec("SELECT 1");
             return std::string();
           }},
-         {"redis", [&cfg] {
-            redis::connection redis(cfg.common.redis);
-            const auto pong = redis.command({"PING"});
+         {"redis", [&redis] {
+            auto conn = redis.acquire();
+            const auto pong = conn->command({"PING"});
             return pong.is_error() ? pong.str : std::string();
           }}});
 

@@ -8,6 +8,7 @@
 #include "plumb/stats/engine.hpp"
 #include "plumb/stats/export.hpp"
 #include "plumb/stats/parse.hpp"
+#include "plumb/stats/result_cache.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/visits/tracker.hpp"
 #include "stats_render.hpp"
@@ -22,62 +23,12 @@ constexpr std::size_t export_fetch_rows = 5'000;
 // Breakdown CSVs stop after this many pages (a million rows).
 constexpr std::size_t csv_max_pages = 1'000;
 
-std::optional<std::string> bearer_token(const http::request& req) {
-  const auto header = req.header_value("authorization");
-  constexpr std::string_view scheme = "Bearer ";
-  if (!header || header->size() <= scheme.size() || header->substr(0, scheme.size()) != scheme) {
-    return std::nullopt;
-  }
-  return std::string(header->substr(scheme.size()));
-}
-
-// The one access check of every stats route; the accounts and sessions layer replaces this
-// function. Returns the site named `domain` when the request's Bearer API key may read it,
-// otherwise the response to send (401, or 404 — the same whether the site does not exist or
-// belongs to someone else, so there is no oracle).
-expected<storage::site, http::response> authorize_site(pqxx::transaction_base& tx,
-                                                       const http::request& req,
-                                                       std::string_view domain) {
-  const auto token = bearer_token(req);
-  if (!token) {
-    return unexpected(
-        http::response::errors(
-            401, {{"authorization", "send an API key as 'Authorization: Bearer <key>'"}})
-            .with_header("WWW-Authenticate", "Bearer"));
-  }
-  const auto key = storage::find_api_key(tx, *token);
-  if (!key) {
-    return unexpected(
-        http::response::errors(401, {{"authorization", "invalid or revoked API key"}}));
-  }
-  const auto site = domain.empty() ? std::nullopt : storage::find_site(tx, domain);
-  if (!site || site->account_id != key->account_id) {
-    return unexpected(http::response::errors(404, {{"site_id", "no such site for this API key"}}));
-  }
-  return *site;
-}
-
 // A request's site and validated query, or the response to send instead.
 struct prepared {
   storage::site site;
   stats::query query;
   std::string today;
 };
-
-// Routes under /api/stats/{domain}/{name}.
-struct dashboard_path {
-  std::string domain;
-  std::string name;
-};
-std::optional<dashboard_path> split_dashboard_path(std::string_view path) {
-  constexpr std::string_view prefix = "/api/stats/";
-  path.remove_prefix(prefix.size());
-  const auto slash = path.find('/');
-  if (slash == std::string_view::npos || slash == 0) {
-    return std::nullopt;
-  }
-  return dashboard_path{std::string(path.substr(0, slash)), std::string(path.substr(slash + 1))};
-}
 
 // The cache key of a request: its path and parameters in a canonical order.
 std::string request_key(const http::request& req, const stats::parameters& params) {
@@ -94,93 +45,122 @@ std::string request_key(const http::request& req, const stats::parameters& param
 
 class stats_api {
  public:
-  explicit stats_api(const stats_dependencies& deps)
-      : pool_(deps.pool),
-        clock_(deps.clock),
-        redis_(deps.redis),
-        keys_(deps.keys),
-        cache_(deps.redis, deps.keys) {}
+  explicit stats_api(dashboard_services& services)
+      : services_(services), cache_(services.redis, services.keys) {}
 
-  http::response v1(const http::request& req, stats::view kind) const {
-    const auto params = http::parse_query(req.query);
-    auto conn = pool_.acquire();
-    pqxx::read_transaction tx(*conn);
-    auto p = prepare(tx, req, stats::parameter(params, "site_id"), params, kind);
+  // The gate (authz.cpp) has checked the caller may read the site the request names (?site_id=
+  // or {site}) and opened ctx.tx acting as the caller.
+
+  http::response v1(request_context& ctx, stats::view kind) const {
+    const auto params = http::parse_query(ctx.req.query);
+    auto p = prepare(ctx, params, kind);
     if (!p) {
       return std::move(p).error();
     }
     return http::response::json(
-        200, cached(req, params, *p, [&] { return render_v1(tx, p->query, kind); }));
+        200, cached(ctx.req, params, *p, [&] { return render_v1(ctx.tx, p->query, kind); }));
   }
 
-  http::response realtime_visitors(const http::request& req) const {
-    const auto params = http::parse_query(req.query);
-    auto conn = pool_.acquire();
-    pqxx::read_transaction tx(*conn);
-    auto site = authorize_site(tx, req, stats::parameter(params, "site_id"));
-    if (!site) {
-      return std::move(site).error();
-    }
-    return http::response::json(200, std::to_string(current_visitors(site->id)));
+  http::response realtime_visitors(request_context& ctx) const {
+    return http::response::json(200, std::to_string(current_visitors(ctx.site->site.id)));
   }
 
-  http::response dashboard(const http::request& req) const {
-    const auto path = split_dashboard_path(req.path);
-    if (!path) {
-      return http::response::errors(404, {{"path", "expected /api/stats/{domain}/{view}"}});
-    }
-    const auto params = http::parse_query(req.query);
-    if (path->name == "events.csv") {
-      return raw_export(req, path->domain);
-    }
-    const bool csv = path->name == "export.csv";
-    stats::view kind = stats::view::aggregate;
-    if (path->name == "main-graph" || (csv && stats::parameter(params, "view") == "timeseries")) {
-      kind = stats::view::timeseries;
-    } else if (path->name == "breakdown" ||
-               (csv && stats::parameter(params, "view") == "breakdown")) {
-      kind = stats::view::breakdown;
-    } else if (path->name != "top-stats" && !csv) {
-      return http::response::errors(
-          404, {{"path", "unknown view '" + path->name.substr(0, 40) +
-                             "'; valid views: top-stats, main-graph, breakdown, "
-                             "export.csv, events.csv"}});
-    }
-    if (csv) {
-      return csv_export(req, path->domain, params, kind);
-    }
-    auto conn = pool_.acquire();
-    pqxx::read_transaction tx(*conn);
-    auto p = prepare(tx, req, path->domain, params, kind);
+  // /api/stats/{site}/{top-stats,main-graph,breakdown}: the web dashboard's views.
+  http::response dashboard_view(request_context& ctx, stats::view kind) const {
+    const auto params = http::parse_query(ctx.req.query);
+    auto p = prepare(ctx, params, kind);
     if (!p) {
       return std::move(p).error();
     }
     if (kind == stats::view::aggregate) {
       // Current visitors change by the second: never part of a cached body.
       const std::string totals =
-          cached(req, params, *p, [&] { return render_top_stats(tx, p->query); });
-      return http::response::json(200, with_current_visitors(totals, current_visitors(p->site.id)));
+          cached(ctx.req, params, *p, [&] { return render_top_stats(ctx.tx, p->query); });
+      return http::response::json(200,
+                                  with_current_visitors(totals, current_visitors(p->site.id)));
     }
-    return http::response::json(200, cached(req, params, *p, [&] {
+    return http::response::json(200, cached(ctx.req, params, *p, [&] {
                                   return kind == stats::view::timeseries
-                                             ? render_main_graph(tx, p->query)
-                                             : render_breakdown_box(tx, p->query);
+                                             ? render_main_graph(ctx.tx, p->query)
+                                             : render_breakdown_box(ctx.tx, p->query);
                                 }));
   }
 
- private:
-  expected<prepared, http::response> prepare(pqxx::transaction_base& tx, const http::request& req,
-                                             std::string_view domain,
-                                             const stats::parameters& params,
-                                             stats::view kind) const {
-    auto site = authorize_site(tx, req, domain);
-    if (!site) {
-      return unexpected(std::move(site).error());
+  // /api/stats/{site}/export.csv?view=aggregate|timeseries|breakdown&…
+  http::response csv_export(request_context& ctx) const {
+    const auto params = http::parse_query(ctx.req.query);
+    const auto view = stats::parameter(params, "view");
+    if (view != "aggregate" && view != "timeseries" && view != "breakdown") {
+      return http::response::errors(
+          400, {{"view", "unknown view '" + view.substr(0, 40) +
+                             "'; valid views: aggregate, timeseries, breakdown"}});
     }
-    const auto now_ms = core::unix_ms(clock_.now());
+    const auto kind = view == "aggregate"    ? stats::view::aggregate
+                      : view == "timeseries" ? stats::view::timeseries
+                                             : stats::view::breakdown;
+    auto p = prepare(ctx, params, kind);
+    if (!p) {
+      return std::move(p).error();
+    }
+    // The body is produced after the gate's transaction has ended: the stream reads in its own,
+    // acting as the same caller.
+    struct state {
+      state(pg::pool& pool, const principal& who, stats::query q, stats::view k)
+          : reader(pool, who), query(std::move(q)), kind(k) {}
+      caller_transaction reader;
+      stats::query query;
+      stats::view kind;
+      std::size_t page = 0;
+    };
+    auto s = std::make_shared<state>(services_.pg, ctx.who, std::move(p->query), kind);
+    auto res = http::response::streamed(200, "text/csv; charset=utf-8", [s](std::string& out) {
+      auto& tx = s->reader.tx();
+      if (s->kind != stats::view::breakdown) {
+        out = s->kind == stats::view::aggregate ? csv_aggregate(tx, s->query)
+                                                : csv_timeseries(tx, s->query);
+        return false;
+      }
+      // Breakdowns page through the values, one page per piece.
+      stats::query page = s->query;
+      page.limit = csv_page_rows;
+      page.page = ++s->page;
+      const auto rows = stats::breakdown(tx, page);
+      out = csv_breakdown_rows(page, rows, s->page == 1);
+      return rows.size() == csv_page_rows && s->page < csv_max_pages;
+    });
+    return res.with_header("Content-Disposition", "attachment; filename=\"" + p->site.domain +
+                                                      "-" + view + ".csv\"");
+  }
+
+  // /api/stats/{site}/events.csv: every stored event of the site.
+  http::response raw_export(request_context& ctx) const {
+    struct state {
+      state(pg::pool& pool, const principal& who) : reader(pool, who) {}
+      caller_transaction reader;
+      bool header_sent = false;
+    };
+    auto s = std::make_shared<state>(services_.pg, ctx.who);
+    const auto& site = ctx.site->site;
+    stats::declare_export_cursor(s->reader.tx(), site.id);
+    auto res = http::response::streamed(200, "text/csv; charset=utf-8", [s](std::string& out) {
+      if (!s->header_sent) {
+        s->header_sent = true;
+        out = stats::export_header();
+      }
+      return stats::fetch_export_rows(s->reader.tx(), export_fetch_rows, out);
+    });
+    return res.with_header("Content-Disposition",
+                           "attachment; filename=\"" + site.domain + "-events.csv\"");
+  }
+
+ private:
+  expected<prepared, http::response> prepare(request_context& ctx, const stats::parameters& params,
+                                             stats::view kind) const {
+    const auto& site = ctx.site->site;
+    const auto now_ms = core::unix_ms(services_.clock.now());
     stats::site_context context{
-        site->id, site->timezone, stats::local_date(tx, site->timezone, now_ms), {}, now_ms};
-    context.first_day = stats::first_day(tx, site->id);
+        site.id, site.timezone, stats::local_date(ctx.tx, site.timezone, now_ms), {}, now_ms};
+    context.first_day = stats::first_day(ctx.tx, site.id);
     if (context.first_day.empty()) {
       context.first_day = context.today;
     }
@@ -188,7 +168,7 @@ class stats_api {
     if (!q) {
       return unexpected(http::response::errors(400, q.error()));
     }
-    return prepared{std::move(*site), std::move(*q), context.today};
+    return prepared{site, std::move(*q), context.today};
   }
 
   std::string cached(const http::request& req, const stats::parameters& params, const prepared& p,
@@ -198,104 +178,38 @@ class stats_api {
   }
 
   std::int64_t current_visitors(std::int64_t site_id) const {
-    // A connection per call: realtime requests are rare next to the queries around them.
-    redis::connection conn(redis_);
-    visits::tracker tracker(conn, keys_);
-    return tracker.current_visitors(site_id, core::unix_ms(clock_.now()));
+    auto conn = services_.redis.acquire();
+    visits::tracker tracker(*conn, services_.keys);
+    return tracker.current_visitors(site_id, core::unix_ms(services_.clock.now()));
   }
 
-  http::response csv_export(const http::request& req, const std::string& domain,
-                            const stats::parameters& params, stats::view kind) const {
-    // The lease and transaction live in the stream, which outlives this call.
-    struct state {
-      pg::pool::lease conn;
-      pqxx::read_transaction tx;
-      stats::query query;
-      stats::view kind;
-      std::size_t page = 0;
-      explicit state(pg::pool::lease c) : conn(std::move(c)), tx(*conn) {}
-    };
-    auto s = std::make_shared<state>(pool_.acquire());
-    auto p = prepare(s->tx, req, domain, params, kind);
-    if (!p) {
-      return std::move(p).error();
-    }
-    s->query = std::move(p->query);
-    s->kind = kind;
-    auto res = http::response::streamed(200, "text/csv; charset=utf-8", [s](std::string& out) {
-      if (s->kind != stats::view::breakdown) {
-        out = s->kind == stats::view::aggregate ? csv_aggregate(s->tx, s->query)
-                                                : csv_timeseries(s->tx, s->query);
-        return false;
-      }
-      // Breakdowns page through the values, one page per piece.
-      stats::query page = s->query;
-      page.limit = csv_page_rows;
-      page.page = ++s->page;
-      const auto rows = stats::breakdown(s->tx, page);
-      out = csv_breakdown_rows(page, rows, s->page == 1);
-      return rows.size() == csv_page_rows && s->page < csv_max_pages;
-    });
-    return res.with_header("Content-Disposition",
-                           "attachment; filename=\"" + domain + "-" +
-                               std::string(kind == stats::view::aggregate    ? "aggregate"
-                                           : kind == stats::view::timeseries ? "timeseries"
-                                                                             : "breakdown") +
-                               ".csv\"");
-  }
-
-  http::response raw_export(const http::request& req, const std::string& domain) const {
-    struct state {
-      pg::pool::lease conn;
-      pqxx::read_transaction tx;
-      bool header_sent = false;
-      explicit state(pg::pool::lease c) : conn(std::move(c)), tx(*conn) {}
-    };
-    auto s = std::make_shared<state>(pool_.acquire());
-    auto site = authorize_site(s->tx, req, domain);
-    if (!site) {
-      return std::move(site).error();
-    }
-    stats::declare_export_cursor(s->tx, site->id);
-    auto res = http::response::streamed(200, "text/csv; charset=utf-8", [s](std::string& out) {
-      if (!s->header_sent) {
-        s->header_sent = true;
-        out = stats::export_header();
-      }
-      return stats::fetch_export_rows(s->tx, export_fetch_rows, out);
-    });
-    return res.with_header("Content-Disposition",
-                           "attachment; filename=\"" + domain + "-events.csv\"");
-  }
-
-  pg::pool& pool_;
-  const core::clock& clock_;
-  redis::endpoint redis_;
-  events::keys keys_;
+  dashboard_services& services_;
   mutable stats::result_cache cache_;
 };
 
-void add_stats_routes(http::router& routes, const stats_dependencies& deps) {
-  auto api = std::make_shared<const stats_api>(deps);
-  const auto v1 = [&routes, api](std::string path, stats::view kind) {
-    routes.add(
-        http::verb::get, std::move(path),
-        [api, kind](const http::request& req) { return api->v1(req, kind); },
-        http::dispatch::blocking);
+void add_stats_routes(secure_routes& secure, http::router& routes) {
+  const auto api = std::make_shared<const stats_api>(secure.services());
+  // Members of the site (any role) and their stats:read API keys.
+  const auto readers = route_policy::on_site(storage::site_role::viewer, storage::api_scope::stats_read);
+  const auto route = [&](std::string path, std::function<http::response(const stats_api&, request_context&)> fn) {
+    secure.add(http::verb::get, std::move(path), readers,
+               [api, fn = std::move(fn)](request_context& ctx) { return fn(*api, ctx); });
   };
-  v1("/api/v1/stats/aggregate", stats::view::aggregate);
-  v1("/api/v1/stats/timeseries", stats::view::timeseries);
-  v1("/api/v1/stats/breakdown", stats::view::breakdown);
-  routes.add(
-      http::verb::get, "/api/v1/stats/realtime/visitors",
-      [api](const http::request& req) { return api->realtime_visitors(req); },
-      http::dispatch::blocking);
-  routes.add(
-      http::verb::get, "/api/stats/*",
-      [api](const http::request& req) { return api->dashboard(req); }, http::dispatch::blocking);
+  using stats::view;
+  route("/api/v1/stats/aggregate", [](auto& a, auto& ctx) { return a.v1(ctx, view::aggregate); });
+  route("/api/v1/stats/timeseries", [](auto& a, auto& ctx) { return a.v1(ctx, view::timeseries); });
+  route("/api/v1/stats/breakdown", [](auto& a, auto& ctx) { return a.v1(ctx, view::breakdown); });
+  route("/api/v1/stats/realtime/visitors", [](auto& a, auto& ctx) { return a.realtime_visitors(ctx); });
+  route("/api/stats/{site}/top-stats", [](auto& a, auto& ctx) { return a.dashboard_view(ctx, view::aggregate); });
+  route("/api/stats/{site}/main-graph", [](auto& a, auto& ctx) { return a.dashboard_view(ctx, view::timeseries); });
+  route("/api/stats/{site}/breakdown", [](auto& a, auto& ctx) { return a.dashboard_view(ctx, view::breakdown); });
+  route("/api/stats/{site}/export.csv", [](auto& a, auto& ctx) { return a.csv_export(ctx); });
+  route("/api/stats/{site}/events.csv", [](auto& a, auto& ctx) { return a.raw_export(ctx); });
+  // The API's description: public, like any documentation.
   routes.add(http::verb::get, "/api/openapi.json", [](const http::request&) {
     return http::response::json(200, std::string(openapi_document()));
   });
+  secure.declare(http::verb::get, "/api/openapi.json", route_policy::public_route());
 }
 
 }  // namespace plumb::dashboard

@@ -1,7 +1,8 @@
 #pragma once
 // The stats routes: Plausible-compatible Stats API v1 (DESIGN.md §3), the web dashboard's JSON
 // endpoints, CSV exports and the raw export. Queries are answered by libs/stats; this file parses
-// requests, checks access (authorize_site, the one place) and renders JSON and CSV.
+// requests and renders JSON and CSV. Every route but the OpenAPI document goes through the gate
+// (authz.hpp): members of the site, and API keys with scope stats:read.
 //
 //   GET /api/v1/stats/realtime/visitors?site_id=D         current visitors (a number)
 //   GET /api/v1/stats/{aggregate,timeseries,breakdown}?site_id=D&period=…&metrics=…&…
@@ -12,28 +13,12 @@
 //   GET /api/stats/D/events.csv                                  every stored event of the site
 //   GET /api/openapi.json                                        proto/openapi.json
 
-#include <memory>
-
-#include "plumb/core/clock.hpp"
-#include "plumb/events/keys.hpp"
-#include "plumb/http/message.hpp"
+#include "authz.hpp"
 #include "plumb/http/router.hpp"
-#include "plumb/pg/connection.hpp"
-#include "plumb/redis/connection.hpp"
-#include "plumb/stats/result_cache.hpp"
 
 namespace plumb::dashboard {
 
-struct stats_dependencies {
-  pg::pool& pool;
-  const core::clock& clock;
-  redis::endpoint redis;
-  events::keys keys;
-};
-
-class stats_api;
-
-// Registers every route above; `deps` must outlive the router.
-void add_stats_routes(http::router& routes, const stats_dependencies& deps);
+// Registers every route above (policies in `secure`, the public document on `routes`).
+void add_stats_routes(secure_routes& secure, http::router& routes);
 
 }  // namespace plumb::dashboard

@@ -64,7 +64,11 @@ TEST_CASE("1,000 hits over HTTP are counted exactly once by the dashboard API") 
   process collector(service_binary("collector"), {}, with({{"PLUMB_COLLECTOR_LISTEN", "127.0.0.1:0"}, {"PLUMB_SPOOL_DIR", spool.path().string()}}));
   process worker_a(service_binary("worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-a"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
   process worker_b(service_binary("worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-b"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
-  process dashboard(service_binary("dashboard"), {}, with({{"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"}}));
+  // The dashboard as in production: the plumb_dashboard role, under row-level security.
+  process dashboard(service_binary("dashboard"), {},
+                    with({{"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"},
+                          {"PLUMB_PG_DSN", as_dashboard_role(db.dsn())},
+                          {"PLUMB_DASHBOARD_SECRET", "e2e-secret-e2e-secret-e2e-secret-e2e-secret"}}));
   const auto collector_port = collector.wait_for_port();
   worker_a.wait_for_port();
   worker_b.wait_for_port();

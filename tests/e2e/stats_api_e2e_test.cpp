@@ -149,7 +149,8 @@ struct stack {
         std::map<std::string, std::string>{{"PLUMB_PG_DSN", db.dsn()},
                                            {"PLUMB_REDIS_URL", redis_url()},
                                            {"PLUMB_REDIS_PREFIX", unique_name("e2e:") + ":"},
-                                           {"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"}});
+                                           {"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"},
+                                           {"PLUMB_DASHBOARD_SECRET", "e2e-secret-e2e-secret-e2e-secret-e2e"}});
     port = dashboard->wait_for_port();
   }
 

@@ -124,7 +124,7 @@ TEST_CASE("plumbctl gen --bulk stores history that rolls up exactly to the truth
   for (const auto& [seed, first_day, days, events] :
        {std::tuple{20261122ULL, 0, 7, 10'500}, std::tuple{20261123ULL, 7, 3, 4'500}}) {
     datagen::options opts;
-    opts.seed = seed;
+    opts.seed = static_cast<std::uint64_t>(seed);
     opts.sites = {{sut.utc_site, "utc.example", 3}, {sut.kolkata_site, "kolkata.example", 1}};
     opts.start_ms = start_ms + first_day * 86'400'000;
     opts.days = days;

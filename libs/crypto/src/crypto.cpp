@@ -1,6 +1,8 @@
 #include "plumb/crypto/crypto.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sodium.h>
 
@@ -39,6 +41,21 @@ sha256_digest sha256(std::initializer_list<std::string_view> parts) {
     throw std::runtime_error("SHA-256 finalisation failed");
   }
   return digest;
+}
+
+sha256_digest hmac_sha256(std::string_view key, std::string_view message) {
+  sha256_digest digest{};
+  unsigned int length = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+           message.size(), digest.data(), &length) == nullptr ||
+      length != digest.size()) {
+    throw std::runtime_error("HMAC-SHA-256 failed");
+  }
+  return digest;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string random_bytes(std::size_t n) {

@@ -24,3 +24,13 @@ TEST_CASE("argon2id password hashes verify only the right password") {
   CHECK_FALSE(verify_password(hash, "correct horse battery stapler"));
   CHECK_FALSE(verify_password("not a hash", "x"));
 }
+
+TEST_CASE("HMAC-SHA-256 matches RFC 4231 and equality is exact") {
+  // RFC 4231 test case 2.
+  CHECK(plumb::crypto::to_hex(plumb::crypto::hmac_sha256("Jefe", "what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CHECK(plumb::crypto::constant_time_equal("abc", "abc"));
+  CHECK_FALSE(plumb::crypto::constant_time_equal("abc", "abd"));
+  CHECK_FALSE(plumb::crypto::constant_time_equal("abc", "abcd"));
+  CHECK(plumb::crypto::constant_time_equal("", ""));
+}

@@ -133,3 +133,23 @@ TEST_CASE("router registers async routes beside sync ones", "[router]") {
   CHECK(allow_header(r.fallback_response(make_request(verb::put, "/api/event"))) ==
         "GET, HEAD, POST");
 }
+
+TEST_CASE("router {name} segments match one segment, exact beats parameters beats prefixes", "[router]") {
+  router r;
+  r.add(verb::get, "/api/sites/{site}/goals/{goal}", named("goal"))
+      .add(verb::get, "/api/sites/{site}", named("site"))
+      .add(verb::get, "/api/sites/mine", named("mine"))
+      .add(verb::get, "/api/*", named("prefix"));
+  CHECK(matched(r, verb::get, "/api/sites/example.com") == "site");
+  CHECK(matched(r, verb::get, "/api/sites/mine") == "mine");
+  CHECK(matched(r, verb::get, "/api/sites/example.com/goals/7") == "goal");
+  CHECK(matched(r, verb::get, "/api/sites/") == "prefix");
+  CHECK(matched(r, verb::get, "/api/sites/a/b") == "prefix");
+  CHECK(matched(r, verb::get, "/api/sites/a/goals/") == "prefix");
+
+  const auto params = plumb::http::path_parameters("/api/sites/{site}/goals/{goal}", "/api/sites/a%2Eb/goals/7");
+  REQUIRE(params);
+  CHECK(*params == std::vector<std::pair<std::string, std::string>>{{"site", "a.b"}, {"goal", "7"}});
+  CHECK_FALSE(plumb::http::path_parameters("/api/sites/{site}", "/api/sites/a/b"));
+  CHECK(r.routes().size() == 4);
+}

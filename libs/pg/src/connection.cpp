@@ -15,46 +15,9 @@ std::unique_ptr<pqxx::connection> connect(const options& opts) {
   return conn;
 }
 
-pool::pool(options opts, std::size_t size) : options_(std::move(opts)), free_slots_(size) {}
-
-pool::lease::lease(pool& owner, std::unique_ptr<pqxx::connection> conn)
-    : owner_(&owner), conn_(std::move(conn)) {}
-
-pool::lease::~lease() {
-  if (conn_) {
-    owner_->give_back(std::move(conn_));
-  }
-}
-
-pool::lease pool::acquire(std::chrono::milliseconds wait) {
-  std::unique_lock lock(mutex_);
-  if (!available_.wait_for(lock, wait, [this] { return free_slots_ > 0; })) {
-    throw std::runtime_error("no PostgreSQL connection became free in time");
-  }
-  --free_slots_;
-  if (!idle_.empty()) {
-    auto conn = std::move(idle_.back());
-    idle_.pop_back();
-    return lease(*this, std::move(conn));
-  }
-  lock.unlock();
-  try {
-    return lease(*this, connect(options_));
-  } catch (...) {
-    const std::lock_guard relock(mutex_);
-    ++free_slots_;
-    available_.notify_one();
-    throw;
-  }
-}
-
-void pool::give_back(std::unique_ptr<pqxx::connection> conn) {
-  const std::lock_guard lock(mutex_);
-  if (conn->is_open()) {
-    idle_.push_back(std::move(conn));
-  }
-  ++free_slots_;
-  available_.notify_one();
-}
+pool::pool(options opts, std::size_t size)
+    : core::pool<pqxx::connection>(
+          size, [opts = std::move(opts)] { return connect(opts); },
+          [](const pqxx::connection& conn) { return conn.is_open(); }, "PostgreSQL") {}
 
 }  // namespace plumb::pg

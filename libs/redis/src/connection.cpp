@@ -267,4 +267,9 @@ bool connection::broken() const {
   return impl_ == nullptr || impl_->broken;
 }
 
+pool::pool(endpoint where, std::size_t size, timeouts limits)
+    : core::pool<connection>(
+          size, [where = std::move(where), limits] { return std::make_unique<connection>(where, limits); },
+          [](const connection& conn) { return !conn.broken(); }, "Redis") {}
+
 }  // namespace plumb::redis

@@ -41,6 +41,15 @@ bool shutdown_signal::pending() {
   return sigismember(&set, SIGINT) == 1 || sigismember(&set, SIGTERM) == 1;
 }
 
+std::vector<core::cidr> read_trusted_proxies(config::env_reader& env) {
+  auto proxies = core::parse_cidr_list(env.text("PLUMB_TRUSTED_PROXIES", ""));
+  if (!proxies) {
+    env.problem("PLUMB_TRUSTED_PROXIES", proxies.error());
+    return {};
+  }
+  return std::move(*proxies);
+}
+
 common_settings read_common(config::env_reader& env) {
   common_settings s;
   const std::string level_text = env.text("PLUMB_LOG_LEVEL", "info");

@@ -16,6 +16,13 @@ using sha256_digest = std::array<std::uint8_t, 32>;
 // length-delimited ones where ambiguity matters).
 sha256_digest sha256(std::initializer_list<std::string_view> parts);
 
+// HMAC-SHA-256 of `message` under `key`: keyed hashes of identifiers we must not store in clear
+// (rate-limit counters keyed by client address).
+sha256_digest hmac_sha256(std::string_view key, std::string_view message);
+
+// Equality that takes the same time wherever the first difference is (tokens, CSRF values).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
 // `n` bytes from the operating system's CSPRNG; throws std::runtime_error if it fails.
 std::string random_bytes(std::size_t n);
 

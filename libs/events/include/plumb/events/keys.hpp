@@ -41,6 +41,20 @@ class keys {
     return prefix_ + "stats:result:" + std::to_string(site_id) + ":" + std::string(version) + ":" +
            std::string(digest);
   }
+  // Dashboard sign-ins. Hash per session, named by the SHA-256 (hex) of the cookie value, so a
+  // copy of Redis holds no usable cookie; a set per account of its sessions (revoke all).
+  std::string session(std::string_view token_hash) const { return prefix_ + "session:" + std::string(token_hash); }
+  std::string account_sessions(std::int64_t account_id) const {
+    return prefix_ + "account-sessions:" + std::to_string(account_id);
+  }
+  // Counter of attempts in the current window; `subject_hash` is a keyed hash, never an address.
+  std::string rate_limit(std::string_view bucket, std::string_view subject_hash) const {
+    return prefix_ + "ratelimit:" + std::string(bucket) + ":" + std::string(subject_hash);
+  }
+  // Single-use password reset token (by its SHA-256) -> the account it may reset.
+  std::string password_reset(std::string_view token_hash) const {
+    return prefix_ + "password-reset:" + std::string(token_hash);
+  }
   const std::string& prefix() const { return prefix_; }
 
   // Consumer group all workers join.

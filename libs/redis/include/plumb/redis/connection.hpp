@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "plumb/core/expected.hpp"
+#include "plumb/core/pool.hpp"
 
 namespace plumb::redis {
 
@@ -80,6 +81,13 @@ class connection {
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
+};
+
+// Connections for threads that take turns (the dashboard's blocking pool); a connection that
+// broke is discarded. acquire() throws std::runtime_error or redis::error.
+class pool : public core::pool<connection> {
+ public:
+  pool(endpoint where, std::size_t size, timeouts limits = {});
 };
 
 // Appends one command in Redis protocol form (RESP array of bulk strings) to `out`.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "plumb/config/env_reader.hpp"
+#include "plumb/core/ip_address.hpp"
 #include "plumb/events/keys.hpp"
 #include "plumb/http/router.hpp"
 #include "plumb/log/logger.hpp"
@@ -36,6 +37,8 @@ struct common_settings {
 common_settings read_common(config::env_reader& env);
 // Help text lines for the settings above, for --help.
 std::string common_help();
+// PLUMB_TRUSTED_PROXIES: comma-separated CIDRs whose X-Forwarded-For is believed (default none).
+std::vector<core::cidr> read_trusted_proxies(config::env_reader& env);
 
 // One dependency check for /healthz: a name and a probe that returns an empty string when healthy
 // or the problem otherwise. Probes may block (the route runs on the blocking pool).

@@ -8,18 +8,14 @@
 
 #include <cstdint>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "plumb/events/keys.hpp"
 #include "plumb/stats/query.hpp"
 
 namespace plumb::redis {
-class connection;
-struct endpoint;
+class pool;
 }  // namespace plumb::redis
 
 namespace plumb::stats {
@@ -29,10 +25,8 @@ class result_cache {
   // Entries outlive any use of their version by far, and still leave Redis within a day.
   static constexpr std::int64_t entry_ttl_seconds = 86'400;
 
-  result_cache(const redis::endpoint& where, events::keys keys);
-  ~result_cache();
-  result_cache(const result_cache&) = delete;
-  result_cache& operator=(const result_cache&) = delete;
+  // `redis` must outlive the cache.
+  result_cache(redis::pool& redis, events::keys keys) : redis_(redis), keys_(std::move(keys)) {}
 
   // `compute()` for `request_key` (the canonical request: endpoint and parameters), from the cache
   // when `cacheable` and an entry of the site's current version exists. Thread-safe.
@@ -40,13 +34,8 @@ class result_cache {
                              const std::function<std::string()>& compute);
 
  private:
-  std::unique_ptr<redis::connection> take();
-  void give_back(std::unique_ptr<redis::connection> conn);
-
-  std::unique_ptr<redis::endpoint> where_;
+  redis::pool& redis_;
   events::keys keys_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<redis::connection>> idle_;
 };
 
 // True when `range` ended long enough before `today` (the site's local date) to be cached.

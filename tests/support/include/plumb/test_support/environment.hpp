@@ -44,4 +44,8 @@ class scoped_database {
 // `dsn` (a postgresql:// URI) with its database name replaced.
 std::string with_database(const std::string& dsn, const std::string& database);
 
+// `dsn` signed in as the dashboard's role, plumb_dashboard (made by migration 0005, so migrate
+// first), which this gives a login and a fixed password on the throwaway test cluster.
+std::string as_dashboard_role(const std::string& dsn);
+
 }  // namespace plumb::test_support

@@ -1,4 +1,4 @@
-#include "client_ip.hpp"
+#include "plumb/core/ip_address.hpp"
 
 #include <arpa/inet.h>
 
@@ -7,7 +7,7 @@
 
 #include "plumb/core/text.hpp"
 
-namespace plumb::collector {
+namespace plumb::core {
 namespace {
 
 constexpr std::array<std::uint8_t, 12> v4_mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -16,8 +16,8 @@ bool is_v4_mapped(const ip_address& a) {
   return std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), a.bytes.begin());
 }
 
-// HTTP header whitespace (RFC 9110 5.6.3).
-std::string_view trim(std::string_view s) { return core::trim(s, " \t"); }
+// Blanks around list items (as in HTTP headers, RFC 9110 5.6.3).
+constexpr std::string_view blanks = " \t";
 
 }  // namespace
 
@@ -55,7 +55,7 @@ std::string ip_address::to_string() const {
 }
 
 expected<cidr, std::string> cidr::parse(std::string_view text) {
-  text = trim(text);
+  text = trim(text, blanks);
   const auto slash = text.find('/');
   const auto address = ip_address::parse(text.substr(0, slash));
   if (!address) {
@@ -89,9 +89,16 @@ bool cidr::contains(const ip_address& address) const {
   return true;
 }
 
+std::string cidr::to_string() const {
+  if (prefix_bits == 128) {
+    return network.to_string();
+  }
+  return network.to_string() + "/" + std::to_string(is_v4_mapped(network) ? prefix_bits - 96 : prefix_bits);
+}
+
 expected<std::vector<cidr>, std::string> parse_cidr_list(std::string_view text) {
   std::vector<cidr> out;
-  while (!trim(text).empty()) {
+  while (!trim(text, blanks).empty()) {
     const auto comma = text.find(',');
     auto range = cidr::parse(text.substr(0, comma));
     if (!range) {
@@ -103,32 +110,4 @@ expected<std::vector<cidr>, std::string> parse_cidr_list(std::string_view text) 
   return out;
 }
 
-std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
-                           const std::vector<cidr>& trusted_proxies) {
-  auto trusted = [&trusted_proxies](const ip_address& a) {
-    return std::any_of(trusted_proxies.begin(), trusted_proxies.end(),
-                       [&a](const cidr& c) { return c.contains(a); });
-  };
-  const auto peer_address = ip_address::parse(peer);
-  if (!peer_address) {
-    return std::string(peer);
-  }
-  ip_address client = *peer_address;
-  if (!forwarded_for || !trusted(client)) {
-    return client.to_string();
-  }
-  // Walk right to left: each hop was appended by the proxy in front of it.
-  std::string_view chain = *forwarded_for;
-  while (trusted(client) && !trim(chain).empty()) {
-    const auto comma = chain.rfind(',');
-    const auto hop = ip_address::parse(trim(comma == std::string_view::npos ? chain : chain.substr(comma + 1)));
-    if (!hop) {
-      break;
-    }
-    client = *hop;
-    chain = comma == std::string_view::npos ? std::string_view() : chain.substr(0, comma);
-  }
-  return client.to_string();
-}
-
-}  // namespace plumb::collector
+}  // namespace plumb::core

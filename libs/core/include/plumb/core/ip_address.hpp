@@ -1,8 +1,5 @@
 #pragma once
-// Which address a hit came from. The socket peer, unless that peer is one of the operator's
-// trusted proxies (PLUMB_TRUSTED_PROXIES), in which case X-Forwarded-For is believed — but only
-// as far back as the chain stays inside trusted proxies, so a client cannot forge its address by
-// sending its own X-Forwarded-For header.
+// IPv4/IPv6 addresses and CIDR ranges: trusted proxies, and the ranges a site excludes from counting.
 
 #include <array>
 #include <cstdint>
@@ -13,7 +10,7 @@
 
 #include "plumb/core/expected.hpp"
 
-namespace plumb::collector {
+namespace plumb::core {
 
 // An IPv4 or IPv6 address in 16 bytes (IPv4 as IPv4-mapped IPv6), so one comparison serves both.
 struct ip_address {
@@ -29,15 +26,12 @@ struct cidr {
   unsigned prefix_bits = 128;  // on the 16-byte form: IPv4 /24 is stored as /120
   static expected<cidr, std::string> parse(std::string_view text);
   bool contains(const ip_address& address) const;
+  // "10.0.0.0/8", "2001:db8::/32"; a single address prints without a prefix length.
+  std::string to_string() const;
+  friend bool operator==(const cidr&, const cidr&) = default;
 };
 
 // Parses "10.0.0.0/8, 2001:db8::/32, 192.0.2.1" (a bare address is a /32 or /128).
 expected<std::vector<cidr>, std::string> parse_cidr_list(std::string_view text);
 
-// The client address for a request: `peer` when it is not trusted; otherwise the right-most
-// X-Forwarded-For entry that is not itself a trusted proxy. Malformed entries stop the walk (the
-// last address known good is used). Returns the canonical text form.
-std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
-                           const std::vector<cidr>& trusted_proxies);
-
-}  // namespace plumb::collector
+}  // namespace plumb::core
