@@ -1,0 +1,205 @@
+// async_pipeline against a real Redis (PLUMB_TEST_REDIS_URL) and against sockets that refuse or
+// never answer. The io_context runs on one thread, as in the collector.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "plumb/redis/async_pipeline.hpp"
+#include "plumb/test_support/environment.hpp"
+
+using plumb::redis::async_pipeline;
+using plumb::redis::async_pipeline_options;
+using plumb::redis::endpoint;
+using plumb::redis::reply;
+using namespace std::chrono_literals;
+
+namespace {
+
+endpoint test_endpoint() {
+  auto parsed = endpoint::parse_url(plumb::test_support::redis_url());
+  if (!parsed) {
+    throw std::runtime_error("PLUMB_TEST_REDIS_URL: " + parsed.error());
+  }
+  return *parsed;
+}
+
+// A loopback socket that is bound and, if `listening`, accepts connections into its backlog but
+// never reads or answers; otherwise connecting to it is refused.
+class silent_port {
+ public:
+  explicit silent_port(bool listening) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) == 0);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    if (listening) {
+      REQUIRE(::listen(fd_, 16) == 0);
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~silent_port() { ::close(fd_); }
+  silent_port(const silent_port&) = delete;
+  silent_port& operator=(const silent_port&) = delete;
+  endpoint where() const {
+    endpoint e;
+    e.port = port_;
+    return e;
+  }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+// An io_context run by one thread for the test's lifetime; the pipeline is closed once the thread
+// has been joined, as the HTTP server does.
+struct loop {
+  boost::asio::io_context ioc{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{
+      ioc.get_executor()};
+  std::thread thread{[this] { ioc.run(); }};
+
+  void stop() {
+    if (thread.joinable()) {
+      work.reset();
+      ioc.stop();
+      thread.join();
+    }
+  }
+  ~loop() { stop(); }
+};
+
+struct outcome {
+  std::vector<reply> replies;
+  std::string failure;
+};
+
+std::future<outcome> submit(async_pipeline& pipeline,
+                            const std::vector<std::vector<std::string_view>>& commands) {
+  std::string protocol;
+  for (const auto& args : commands) {
+    plumb::redis::append_command(protocol, args);
+  }
+  auto promise = std::make_shared<std::promise<outcome>>();
+  auto future = promise->get_future();
+  pipeline.submit(std::move(protocol), commands.size(),
+                  [promise](std::span<const reply> replies, std::string_view failure) {
+                    promise->set_value({{replies.begin(), replies.end()}, std::string(failure)});
+                  });
+  return future;
+}
+
+bool wait_ready(const async_pipeline& pipeline, std::chrono::milliseconds limit = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pipeline.ready() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  return pipeline.ready();
+}
+
+}  // namespace
+
+TEST_CASE("async_pipeline: replies come back in order, per submission", "[redis]") {
+  const bool single_threaded = GENERATE(false, true);
+  loop l;
+  async_pipeline pipeline(l.ioc, test_endpoint(), {1s, 1s, single_threaded});
+  REQUIRE(wait_ready(pipeline));
+  const std::string key = plumb::test_support::unique_name("t:pipe:");
+  std::vector<std::future<outcome>> futures;
+  for (int i = 0; i < 100; ++i) {
+    futures.push_back(submit(pipeline, {{"INCR", key}, {"PEXPIRE", key, "60000"}}));
+  }
+  for (int i = 0; i < 100; ++i) {
+    const auto got = futures[static_cast<std::size_t>(i)].get();
+    CHECK(got.failure.empty());
+    REQUIRE(got.replies.size() == 2);
+    CHECK(got.replies[0].integer == i + 1);
+    CHECK(got.replies[1].integer == 1);
+  }
+  const auto error = submit(pipeline, {{"INCR", key, "extra"}, {"GET", key}}).get();
+  CHECK(error.failure.empty());
+  REQUIRE(error.replies.size() == 2);
+  CHECK(error.replies[0].is_error());  // an error reply fails that command only
+  CHECK(error.replies[1].str == "100");
+  CHECK(pipeline.pending_commands() == 0);
+  l.stop();
+  pipeline.close();
+}
+
+TEST_CASE("async_pipeline: a connection lost mid-batch reports the replies read before",
+          "[redis]") {
+  const bool single_threaded = GENERATE(false, true);
+  loop l;
+  async_pipeline pipeline(l.ioc, test_endpoint(), {1s, 50ms, single_threaded});
+  REQUIRE(wait_ready(pipeline));
+  // QUIT is answered, then Redis closes the connection: the PING after it is never answered.
+  const auto got = submit(pipeline, {{"PING"}, {"QUIT"}, {"PING"}}).get();
+  CHECK_FALSE(got.failure.empty());
+  REQUIRE(got.replies.size() == 2);
+  CHECK(got.replies[0].str == "PONG");
+  // It reconnects by itself.
+  REQUIRE(wait_ready(pipeline));
+  CHECK(submit(pipeline, {{"PING"}}).get().replies.at(0).str == "PONG");
+  l.stop();
+  pipeline.close();
+}
+
+TEST_CASE("async_pipeline: refused, silent and closed connections fail their submissions",
+          "[redis]") {
+  SECTION("refused: never ready, submissions fail at once") {
+    silent_port refusing(false);
+    loop l;
+    async_pipeline pipeline(l.ioc, refusing.where(), {200ms, 50ms});
+    std::this_thread::sleep_for(100ms);
+    CHECK_FALSE(pipeline.ready());
+    const auto got = submit(pipeline, {{"PING"}}).get();
+    CHECK(got.failure == "redis pipeline not connected");
+    CHECK(got.replies.empty());
+    l.stop();
+    pipeline.close();
+  }
+  SECTION("silent: the oldest unanswered command times out") {
+    silent_port silent(true);
+    loop l;
+    async_pipeline pipeline(l.ioc, silent.where(), {200ms, 10s});
+    REQUIRE(wait_ready(pipeline));  // no AUTH or SELECT to wait for
+    const auto started = std::chrono::steady_clock::now();
+    const auto got = submit(pipeline, {{"PING"}, {"PING"}}).get();
+    const auto waited = std::chrono::steady_clock::now() - started;
+    CHECK(got.failure.find("timed out") != std::string::npos);
+    CHECK(got.replies.empty());
+    CHECK(waited >= 200ms);
+    CHECK(waited < 2s);
+    CHECK_FALSE(pipeline.ready());
+    l.stop();
+    pipeline.close();
+  }
+  SECTION("closed: unfinished submissions fail inside close(), later ones at once") {
+    silent_port silent(true);
+    loop l;
+    async_pipeline pipeline(l.ioc, silent.where(), {10s, 10s});
+    REQUIRE(wait_ready(pipeline));
+    auto unanswered = submit(pipeline, {{"PING"}});
+    std::this_thread::sleep_for(50ms);
+    l.stop();
+    pipeline.close();
+    REQUIRE(unanswered.wait_for(0s) == std::future_status::ready);
+    CHECK(unanswered.get().failure == "redis pipeline closed");
+    CHECK(submit(pipeline, {{"PING"}}).get().failure == "redis pipeline closed");
+  }
+}
