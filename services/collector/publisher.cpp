@@ -153,7 +153,9 @@ void publisher::store(std::vector<pending> batch) {
   batch_sizes_.observe(static_cast<double>(records.size()));
   const std::size_t appended = append_to_redis(records);
   appended_.inc(appended);
-  // Only what Redis did not confirm goes to the spool, so a failure mid-batch duplicates nothing.
+  // Only what Redis did not confirm goes to the spool. An entry Redis ran but whose reply was
+  // lost is among them and reaches the stream twice (same event_id; workers store it once):
+  // re-sending is the only way never to lose one.
   const std::span<const std::string> rest = std::span<const std::string>(records).subspan(appended);
   bool stored = rest.empty();
   if (!stored) {

@@ -6,7 +6,9 @@
 // appends them with its own connection or spools them); when the pipeline fails mid-batch, or
 // at shutdown, exactly the entries Redis did not confirm are handed to the publisher, with the
 // hit's completion. So the guarantee is the publisher's: `done(true)` only once Redis or the
-// spool holds every event of the hit.
+// spool holds every event of the hit. Unconfirmed is not the same as not appended: an XADD whose
+// reply was lost may be in the stream already, and is then appended again with the same
+// event_id (at least once into the stream; workers store each event_id once).
 
 #include <atomic>
 #include <chrono>

@@ -19,6 +19,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <new>
+#include <optional>
 #include <vector>
 
 #include "reply_conversion.hpp"
@@ -120,6 +121,9 @@ struct pipeline final : detail::async_pipeline_state,
   std::vector<reply> replies;      // of pending.front(), as they arrive
   std::string out;                 // protocol waiting for the next write
   bool flush_posted = false;
+  std::uint64_t reads = 0;  // completed reads, to tell whether Redis answered between two ticks
+  // `reads` when a tick found the oldest command overdue; empty while none is.
+  std::optional<std::uint64_t> overdue_at_reads;
 
   void start() {
     net::post(executor, [self = self()] {
@@ -153,7 +157,14 @@ struct pipeline final : detail::async_pipeline_state,
         }
         break;
       case phase::ready:
-        if (!pending.empty() && now - pending.front().queued_at > options.timeout) {
+        if (pending.empty() || now - pending.front().queued_at <= options.timeout) {
+          overdue_at_reads.reset();
+        } else if (overdue_at_reads != reads) {
+          // Overdue by the clock, but its reply may already be read, its handler queued behind
+          // this one (the I/O thread was busy or descheduled): failing now would have the caller
+          // send again what Redis ran. Timed out only if no read completes before the next tick.
+          overdue_at_reads = reads;
+        } else {
           fail("timed out after " + std::to_string(options.timeout.count()) + " ms");
         }
         break;
@@ -283,6 +294,7 @@ struct pipeline final : detail::async_pipeline_state,
                                              : "read: " + ec.message());
             return;
           }
+          ++self->reads;
           if (self->on_data(*l, n) && l == self->current) {
             self->start_read(l);
           }
@@ -350,6 +362,7 @@ struct pipeline final : detail::async_pipeline_state,
     }
     resolver.cancel();
     out.clear();
+    overdue_at_reads.reset();
     auto failed = std::move(pending);
     pending.clear();
     auto partial = std::move(replies);

@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
@@ -59,6 +60,12 @@ class silent_port {
     endpoint e;
     e.port = port_;
     return e;
+  }
+  // The server side of a connection waiting in the backlog (the caller closes it).
+  int accept_one() const {
+    const int fd = ::accept(fd_, nullptr, nullptr);
+    REQUIRE(fd >= 0);
+    return fd;
   }
 
  private:
@@ -202,4 +209,49 @@ TEST_CASE("async_pipeline: refused, silent and closed connections fail their sub
     CHECK(unanswered.get().failure == "redis pipeline closed");
     CHECK(submit(pipeline, {{"PING"}}).get().failure == "redis pipeline closed");
   }
+}
+
+TEST_CASE("async_pipeline: a reply that came in time is not timed out by a busy I/O thread",
+          "[redis]") {
+  // Redis answers within the timeout, but the I/O thread is busy past it before it reads the
+  // reply, with the tick's handler queued ahead of the read's (a loaded machine). The command
+  // must succeed: failing it would make the caller send it again, and Redis ran it already.
+  // The test thread runs the io_context itself, so the handlers' order is the one described.
+  silent_port server(true);
+  boost::asio::io_context ioc{1};
+  async_pipeline pipeline(ioc, server.where(), {200ms, 10s, true});
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!pipeline.ready() && std::chrono::steady_clock::now() < deadline) {
+    ioc.run_one_for(10ms);
+  }
+  REQUIRE(pipeline.ready());
+  const int redis_fd = server.accept_one();
+  std::optional<outcome> got;
+  const auto submitted = std::chrono::steady_clock::now();
+  std::string ping;
+  const std::string_view args[] = {"PING"};
+  plumb::redis::append_command(ping, args);
+  pipeline.submit(std::move(ping), 1, [&](std::span<const reply> replies, std::string_view failure) {
+    got = outcome{{replies.begin(), replies.end()}, std::string(failure)};
+  });
+  char received[64];
+  while (::recv(redis_fd, received, sizeof received, MSG_DONTWAIT) <= 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ioc.run_one_for(10ms);  // until the PING is written
+  }
+  std::this_thread::sleep_for(100ms);  // a tick is due (every 50 ms); the PING is not overdue yet
+  boost::asio::post(ioc, [&] {
+    REQUIRE(::send(redis_fd, "+PONG\r\n", 7, 0) == 7);  // answered after 100 ms...
+    std::this_thread::sleep_until(submitted + 300ms);   // ...read after 300 ms
+  });
+  while (!got && std::chrono::steady_clock::now() < deadline) {
+    ioc.run_one_for(10ms);
+  }
+  REQUIRE(got);
+  CHECK(got->failure.empty());
+  REQUIRE(got->replies.size() == 1);
+  CHECK(got->replies[0].str == "PONG");
+  CHECK(pipeline.ready());
+  pipeline.close();
+  ::close(redis_fd);
 }

@@ -25,7 +25,9 @@ namespace plumb::redis {
 struct async_pipeline_options {
   // A connection attempt, or the oldest unanswered command, taking longer than this fails the
   // connection (and with it every unanswered command). Checked every quarter of it (at most
-  // every 100 ms), so a failure is noticed up to that much later.
+  // every 100 ms); an unanswered command fails only when a second check finds that nothing was
+  // read from Redis in between (its reply may be read already and waiting for the I/O thread),
+  // so a failure is noticed up to two such intervals later.
   std::chrono::milliseconds timeout{1'000};
   // After a failure the pipeline reconnects this often until it succeeds.
   std::chrono::milliseconds retry_interval{1'000};
