@@ -1,14 +1,9 @@
 #include "stream_writer.hpp"
 
-#include <charconv>
-
 namespace plumb::collector {
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-// Bytes of an XADD beyond the entry itself ("*<n>\r\n" and the prefix), for reserving.
-constexpr std::size_t xadd_overhead_bytes = 16;
 
 }  // namespace
 
@@ -17,16 +12,13 @@ stream_writer::stream_writer(publisher& fallback, stream_writer_options options,
     : fallback_(fallback),
       options_(std::move(options)),
       log_(log),
+      xadd_(options_.keys.events_stream()),
       appended_(registry.counter("plumb_collector_appended_total",
                                  "Events appended to the Redis stream.")),
       handed_over_(registry.counter("plumb_collector_handed_to_publisher_total",
                                     "Events sent on the I/O threads' Redis pipeline but not "
                                     "confirmed (failure, timeout, error "
                                     "reply or shutdown), handed to the publisher thread.")) {
-  const std::string stream = options_.keys.events_stream();
-  redis::append_bulk_string(xadd_prefix_, "XADD");
-  redis::append_bulk_string(xadd_prefix_, stream);
-  redis::append_bulk_string(xadd_prefix_, "*");
   registry.gauge_fn(
       "plumb_collector_pipelined_events",
       "Events sent on the I/O threads' Redis pipeline and not yet confirmed.", [this] {
@@ -52,23 +44,6 @@ void stream_writer::detach() {
   }
 }
 
-bool stream_writer::append_xadd(std::string& out, std::string_view xadd_prefix,
-                                std::string_view serialized_entry) {
-  // "*<2n>\r\n<field/value bulk strings>" becomes "*<2n+3>\r\nXADD key * <field/value ...>".
-  const auto header_end = serialized_entry.find("\r\n");
-  std::size_t pairs_args = 0;
-  if (serialized_entry.empty() || serialized_entry.front() != '*' ||
-      header_end == std::string_view::npos ||
-      std::from_chars(serialized_entry.data() + 1, serialized_entry.data() + header_end, pairs_args)
-              .ec != std::errc{}) {
-    return false;
-  }
-  redis::append_array_header(out, pairs_args + 3);
-  out += xadd_prefix;
-  out += serialized_entry.substr(header_end + 2);
-  return true;
-}
-
 bool stream_writer::redis_refused_recently() const {
   return steady::now().time_since_epoch().count() < bypass_until_.load(std::memory_order_relaxed);
 }
@@ -83,16 +58,9 @@ bool stream_writer::submit(std::vector<std::string> records, publisher::completi
     return false;
   }
   std::string protocol;
-  std::size_t bytes = 0;
-  for (const auto& record : records) {
-    bytes += record.size() + xadd_prefix_.size() + xadd_overhead_bytes;
-  }
-  protocol.reserve(bytes);
-  for (const auto& record : records) {
-    if (!append_xadd(protocol, xadd_prefix_, record)) {
-      // Cannot happen with queue::serialize; the publisher reports it (and spools the entry).
-      return fallback_.submit(std::move(records), std::move(done));
-    }
+  if (!xadd_.encode(protocol, records)) {
+    // Cannot happen with queue::serialize; the publisher reports it (and spools the entry).
+    return fallback_.submit(std::move(records), std::move(done));
   }
   const std::size_t count = records.size();
   pipeline->submit(std::move(protocol), count,

@@ -19,6 +19,7 @@
 #include "plumb/events/keys.hpp"
 #include "plumb/log/logger.hpp"
 #include "plumb/metrics/registry.hpp"
+#include "plumb/queue/stream.hpp"
 #include "plumb/redis/async_pipeline.hpp"
 #include "publisher.hpp"
 
@@ -63,11 +64,6 @@ class stream_writer {
   // True while hits can take the fast path (connected and not failed since).
   bool pipeline_ready() const { return pipeline_ != nullptr && pipeline_->ready(); }
 
-  // "XADD <stream> * <fields…>" in Redis protocol for each serialised entry (queue::serialize),
-  // the same bytes queue::append sends; false when an entry is malformed.
-  static bool append_xadd(std::string& out, std::string_view xadd_prefix,
-                          std::string_view serialized_entry);
-
  private:
   bool redis_refused_recently() const;
   // The completion of one hit's XADDs: `done(true)` when all were confirmed, otherwise the
@@ -78,8 +74,7 @@ class stream_writer {
   publisher& fallback_;
   stream_writer_options options_;
   log::logger& log_;
-  // "$4\r\nXADD\r\n$<n>\r\n<stream>\r\n$1\r\n*\r\n": what follows each entry's array header.
-  std::string xadd_prefix_;
+  queue::xadd_encoder xadd_;
   std::unique_ptr<redis::async_pipeline> pipeline_;
   // steady_clock ticks until which hits bypass the pipeline (Redis refused an XADD).
   std::atomic<std::int64_t> bypass_until_{0};
