@@ -22,6 +22,7 @@
 #include "plumb/metrics/registry.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/spool/spool.hpp"
+#include "append_metrics.hpp"
 
 namespace plumb::collector {
 
@@ -103,12 +104,10 @@ class publisher {
   std::atomic<bool> healthy_{true};
   std::thread thread_;
 
-  metrics::counter& appended_;
+  append_metrics append_metrics_;
   metrics::counter& spooled_;
   metrics::counter& replayed_;
   metrics::counter& redis_failures_;
-  metrics::histogram& redis_latency_;
-  metrics::histogram& batch_sizes_;
 };
 
 }  // namespace plumb::collector

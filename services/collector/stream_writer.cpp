@@ -13,8 +13,7 @@ stream_writer::stream_writer(publisher& fallback, stream_writer_options options,
       options_(std::move(options)),
       log_(log),
       xadd_(options_.keys.events_stream()),
-      appended_(registry.counter("plumb_collector_appended_total",
-                                 "Events appended to the Redis stream.")),
+      append_metrics_(registry),
       handed_over_(registry.counter("plumb_collector_handed_to_publisher_total",
                                     "Events sent on the I/O threads' Redis pipeline but not "
                                     "confirmed (failure, timeout, error "
@@ -31,10 +30,15 @@ stream_writer::~stream_writer() {
 }
 
 void stream_writer::attach(boost::asio::io_context& ioc) {
+  // A write carries only XADDs, so its commands are the batch's events.
+  auto observe = [this](std::size_t events, steady::duration took) {
+    append_metrics_.batch.observe(static_cast<double>(events));
+    append_metrics_.latency.observe(std::chrono::duration<double>(took).count());
+  };
   pipeline_ = std::make_unique<redis::async_pipeline>(
       ioc, options_.endpoint,
       redis::async_pipeline_options{options_.redis_timeout, options_.retry_interval,
-                                    options_.single_threaded});
+                                    options_.single_threaded, std::move(observe)});
 }
 
 void stream_writer::detach() {
@@ -84,7 +88,7 @@ void stream_writer::finish(std::vector<std::string>& records, publisher::complet
     }
     unconfirmed.push_back(std::move(records[i]));
   }
-  appended_.inc(records.size() - unconfirmed.size());
+  append_metrics_.appended.inc(records.size() - unconfirmed.size());
   if (unconfirmed.empty()) {
     done(true);
     return;

@@ -21,6 +21,7 @@
 #include "plumb/metrics/registry.hpp"
 #include "plumb/queue/stream.hpp"
 #include "plumb/redis/async_pipeline.hpp"
+#include "append_metrics.hpp"
 #include "publisher.hpp"
 
 namespace plumb::collector {
@@ -78,7 +79,7 @@ class stream_writer {
   std::unique_ptr<redis::async_pipeline> pipeline_;
   // steady_clock ticks until which hits bypass the pipeline (Redis refused an XADD).
   std::atomic<std::int64_t> bypass_until_{0};
-  metrics::counter& appended_;
+  append_metrics append_metrics_;  // the same metrics as the publisher's Redis path
   metrics::counter& handed_over_;
 };
 

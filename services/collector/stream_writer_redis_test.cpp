@@ -163,8 +163,13 @@ TEST_CASE("healthy Redis: hits are appended in order on the I/O thread, not by t
   REQUIRE(f.completed(5s, hits) == hits);
   CHECK(f.all_stored());
   CHECK(f.metric("plumb_collector_appended_total") == hits);
-  CHECK(f.metric("plumb_collector_batch_events_count") == 0);  // the publisher stored nothing
+  CHECK(f.metric("plumb_collector_handed_to_publisher_total") == 0);
   CHECK(f.metric("plumb_collector_spooled_total") == 0);
+  // The publisher's Redis metrics, from the pipeline's round trips.
+  CHECK(f.metric("plumb_collector_batch_events_sum") == hits);
+  CHECK(f.metric("plumb_collector_batch_events_count") >= 1);
+  CHECK(f.metric("plumb_collector_redis_append_seconds_count") ==
+        f.metric("plumb_collector_batch_events_count"));
   redis::connection redis(test_endpoint());
   const auto range = redis.command({"XRANGE", f.keys.events_stream(), "-", "+"});
   REQUIRE(range.elements.size() == hits);

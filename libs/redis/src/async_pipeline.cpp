@@ -93,6 +93,12 @@ struct pipeline final : detail::async_pipeline_state,
     completion done;  // empty for the pipeline's own AUTH and SELECT
     steady::time_point queued_at;
   };
+  // A write of submitted commands (not AUTH or SELECT) whose replies are still coming.
+  struct round_trip {
+    std::size_t commands;
+    std::size_t unanswered;
+    steady::time_point written_at;
+  };
 
   pipeline(Executor ex, endpoint where_, async_pipeline_options options_)
       : executor(std::move(ex)),
@@ -120,6 +126,8 @@ struct pipeline final : detail::async_pipeline_state,
   std::deque<submission> pending;  // written or waiting in `out`, oldest first
   std::vector<reply> replies;      // of pending.front(), as they arrive
   std::string out;                 // protocol waiting for the next write
+  std::size_t unwritten_commands = 0;  // submitted commands in `out`
+  std::deque<round_trip> round_trips;  // oldest first, for options.on_round_trip
   bool flush_posted = false;
   std::uint64_t reads = 0;  // completed reads, to tell whether Redis answered between two ticks
   // `reads` when a tick found the oldest command overdue; empty while none is.
@@ -245,6 +253,7 @@ struct pipeline final : detail::async_pipeline_state,
       return;
     }
     out += protocol;
+    unwritten_commands += command_count;
     pending.push_back({command_count, std::move(done), steady::now()});
     pending_commands.fetch_add(command_count, std::memory_order_relaxed);
     // Written from a posted handler rather than at once, so that every submission made in this
@@ -266,6 +275,10 @@ struct pipeline final : detail::async_pipeline_state,
     }
     l->writing.swap(out);
     out.clear();
+    if (unwritten_commands > 0) {
+      round_trips.push_back({unwritten_commands, unwritten_commands, steady::now()});
+      unwritten_commands = 0;
+    }
     l->write_in_flight = true;
     net::async_write(l->socket, net::buffer(l->writing),
                      [self = self(), l](const boost::system::error_code& ec, std::size_t) {
@@ -336,6 +349,7 @@ struct pipeline final : detail::async_pipeline_state,
         continue;
       }
       replies.push_back(from_hiredis(*static_cast<const redisReply*>(raw)));
+      answered_one();
       if (replies.size() == head.commands) {
         // Popped before the completion runs: it may submit again (dispatch runs that inline).
         const submission finished = std::move(head);
@@ -345,6 +359,19 @@ struct pipeline final : detail::async_pipeline_state,
         replies.clear();
       }
     }
+  }
+
+  // Counts one reply to a submitted command against the oldest write; reports the write once
+  // all its commands are answered. Every such command was written (a reply cannot come first).
+  void answered_one() {
+    auto& oldest = round_trips.front();
+    if (--oldest.unanswered > 0) {
+      return;
+    }
+    if (options.on_round_trip) {
+      options.on_round_trip(oldest.commands, steady::now() - oldest.written_at);
+    }
+    round_trips.pop_front();
   }
 
   // Drops the connection and fails every unfinished submission with `reason`; reconnects after
@@ -362,6 +389,8 @@ struct pipeline final : detail::async_pipeline_state,
     }
     resolver.cancel();
     out.clear();
+    unwritten_commands = 0;
+    round_trips.clear();
     overdue_at_reads.reset();
     auto failed = std::move(pending);
     pending.clear();

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -124,7 +125,16 @@ bool wait_ready(const async_pipeline& pipeline, std::chrono::milliseconds limit 
 TEST_CASE("async_pipeline: replies come back in order, per submission", "[redis]") {
   const bool single_threaded = GENERATE(false, true);
   loop l;
-  async_pipeline pipeline(l.ioc, test_endpoint(), {1s, 1s, single_threaded});
+  std::atomic<std::size_t> round_trips{0};
+  std::atomic<std::size_t> round_trip_commands{0};
+  std::atomic<bool> instant_round_trip{false};  // Catch2 assertions are not for other threads
+  async_pipeline_options options{1s, 1s, single_threaded};
+  options.on_round_trip = [&](std::size_t commands, std::chrono::steady_clock::duration took) {
+    ++round_trips;
+    round_trip_commands += commands;
+    instant_round_trip = instant_round_trip || took <= 0s;
+  };
+  async_pipeline pipeline(l.ioc, test_endpoint(), options);
   REQUIRE(wait_ready(pipeline));
   const std::string key = plumb::test_support::unique_name("t:pipe:");
   std::vector<std::future<outcome>> futures;
@@ -144,6 +154,11 @@ TEST_CASE("async_pipeline: replies come back in order, per submission", "[redis]
   CHECK(error.replies[0].is_error());  // an error reply fails that command only
   CHECK(error.replies[1].str == "100");
   CHECK(pipeline.pending_commands() == 0);
+  // Every command was in exactly one reported round trip; submissions share writes.
+  CHECK(round_trip_commands.load() == 202);
+  CHECK(round_trips.load() >= 2);
+  CHECK(round_trips.load() <= 101);
+  CHECK_FALSE(instant_round_trip.load());
   l.stop();
   pipeline.close();
 }

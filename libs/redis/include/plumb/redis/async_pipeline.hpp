@@ -35,6 +35,11 @@ struct async_pipeline_options {
   // own executor instead of a strand (no lock or allocation per submission). With several
   // threads it must stay false.
   bool single_threaded = false;
+  // Called on the pipeline's executor once Redis has answered every command of one write (one
+  // round trip, however many submissions it carried): how many commands it held and how long
+  // since it was written. For latency and batch-size metrics; may be empty; must not throw.
+  std::function<void(std::size_t commands, std::chrono::steady_clock::duration round_trip)>
+      on_round_trip = {};
 };
 
 namespace detail {
