@@ -1,10 +1,6 @@
 // The I/O-thread fast path against a real Redis (PLUMB_TEST_REDIS_URL) and against a Redis that
 // never answers: every hit completes once, and what Redis did not confirm ends in the spool.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,6 +15,7 @@
 
 #include "plumb/queue/stream.hpp"
 #include "plumb/test_support/environment.hpp"
+#include "plumb/test_support/loopback_port.hpp"
 #include "stream_writer.hpp"
 
 using namespace plumb;
@@ -32,27 +29,13 @@ redis::endpoint test_endpoint() {
 }
 
 // Accepts connections into its backlog and never answers: a Redis slower than any timeout.
-class silent_redis {
- public:
-  silent_redis() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    where_.port = ntohs(address.sin_port);
+struct silent_redis {
+  test_support::loopback_port port{test_support::loopback_port::mode::silent};
+  redis::endpoint where() const {
+    redis::endpoint e;
+    e.port = port.port();
+    return e;
   }
-  ~silent_redis() { ::close(fd_); }
-  silent_redis(const silent_redis&) = delete;
-  silent_redis& operator=(const silent_redis&) = delete;
-  const redis::endpoint& where() const { return where_; }
-
- private:
-  int fd_;
-  redis::endpoint where_;
 };
 
 // The publisher, the writer and an io_context run by one thread, wired as in main.cpp.

@@ -1,7 +1,6 @@
 // async_pipeline against a real Redis (PLUMB_TEST_REDIS_URL) and against sockets that refuse or
 // never answer. The io_context runs on one thread, as in the collector.
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,66 +12,33 @@
 #include <chrono>
 #include <future>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "plumb/redis/async_pipeline.hpp"
 #include "plumb/test_support/environment.hpp"
+#include "plumb/test_support/loopback_port.hpp"
 
 using plumb::redis::async_pipeline;
 using plumb::redis::async_pipeline_options;
 using plumb::redis::endpoint;
 using plumb::redis::reply;
+using plumb::test_support::loopback_port;
 using namespace std::chrono_literals;
 
 namespace {
 
 endpoint test_endpoint() {
-  auto parsed = endpoint::parse_url(plumb::test_support::redis_url());
-  if (!parsed) {
-    throw std::runtime_error("PLUMB_TEST_REDIS_URL: " + parsed.error());
-  }
-  return *parsed;
+  return *endpoint::parse_url(plumb::test_support::redis_url());
 }
 
-// A loopback socket that is bound and, if `listening`, accepts connections into its backlog but
-// never reads or answers; otherwise connecting to it is refused.
-class silent_port {
- public:
-  explicit silent_port(bool listening) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    if (listening) {
-      REQUIRE(::listen(fd_, 16) == 0);
-    }
-    port_ = ntohs(address.sin_port);
-  }
-  ~silent_port() { ::close(fd_); }
-  silent_port(const silent_port&) = delete;
-  silent_port& operator=(const silent_port&) = delete;
-  endpoint where() const {
-    endpoint e;
-    e.port = port_;
-    return e;
-  }
-  // The server side of a connection waiting in the backlog (the caller closes it).
-  int accept_one() const {
-    const int fd = ::accept(fd_, nullptr, nullptr);
-    REQUIRE(fd >= 0);
-    return fd;
-  }
-
- private:
-  int fd_;
-  std::uint16_t port_ = 0;
-};
+// Where a test's stand-in for a failing Redis listens (or refuses).
+endpoint at(const loopback_port& port) {
+  endpoint e;
+  e.port = port.port();
+  return e;
+}
 
 // An io_context run by one thread for the test's lifetime; the pipeline is closed once the thread
 // has been joined, as the HTTP server does.
@@ -184,9 +150,9 @@ TEST_CASE("async_pipeline: a connection lost mid-batch reports the replies read 
 TEST_CASE("async_pipeline: refused, silent and closed connections fail their submissions",
           "[redis]") {
   SECTION("refused: never ready, submissions fail at once") {
-    silent_port refusing(false);
+    loopback_port refusing(loopback_port::mode::refusing);
     loop l;
-    async_pipeline pipeline(l.ioc, refusing.where(), {200ms, 50ms});
+    async_pipeline pipeline(l.ioc, at(refusing), {200ms, 50ms});
     std::this_thread::sleep_for(100ms);
     CHECK_FALSE(pipeline.ready());
     const auto got = submit(pipeline, {{"PING"}}).get();
@@ -196,9 +162,9 @@ TEST_CASE("async_pipeline: refused, silent and closed connections fail their sub
     pipeline.close();
   }
   SECTION("silent: the oldest unanswered command times out") {
-    silent_port silent(true);
+    loopback_port silent(loopback_port::mode::silent);
     loop l;
-    async_pipeline pipeline(l.ioc, silent.where(), {200ms, 10s});
+    async_pipeline pipeline(l.ioc, at(silent), {200ms, 10s});
     REQUIRE(wait_ready(pipeline));  // no AUTH or SELECT to wait for
     const auto started = std::chrono::steady_clock::now();
     const auto got = submit(pipeline, {{"PING"}, {"PING"}}).get();
@@ -212,9 +178,9 @@ TEST_CASE("async_pipeline: refused, silent and closed connections fail their sub
     pipeline.close();
   }
   SECTION("closed: unfinished submissions fail inside close(), later ones at once") {
-    silent_port silent(true);
+    loopback_port silent(loopback_port::mode::silent);
     loop l;
-    async_pipeline pipeline(l.ioc, silent.where(), {10s, 10s});
+    async_pipeline pipeline(l.ioc, at(silent), {10s, 10s});
     REQUIRE(wait_ready(pipeline));
     auto unanswered = submit(pipeline, {{"PING"}});
     std::this_thread::sleep_for(50ms);
@@ -232,9 +198,9 @@ TEST_CASE("async_pipeline: a reply that came in time is not timed out by a busy 
   // reply, with the tick's handler queued ahead of the read's (a loaded machine). The command
   // must succeed: failing it would make the caller send it again, and Redis ran it already.
   // The test thread runs the io_context itself, so the handlers' order is the one described.
-  silent_port server(true);
+  loopback_port server(loopback_port::mode::silent);
   boost::asio::io_context ioc{1};
-  async_pipeline pipeline(ioc, server.where(), {200ms, 10s, true});
+  async_pipeline pipeline(ioc, at(server), {200ms, 10s, true});
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!pipeline.ready() && std::chrono::steady_clock::now() < deadline) {
     ioc.run_one_for(10ms);
