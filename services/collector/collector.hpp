@@ -19,7 +19,8 @@
 namespace plumb::collector {
 
 // Where accepted events go (serialised stream entries), and how the handler learns they were
-// stored: the publisher in production, a vector in unit tests. Returns false, without calling
+// stored: the stream writer in production (Redis from the I/O thread, the publisher thread for
+// everything else), a vector in unit tests. Returns false, without calling
 // `stored`, when it cannot take them now.
 using event_sink =
     std::function<bool(std::vector<std::string> records, std::function<void(bool stored)> stored)>;
@@ -42,7 +43,7 @@ class ingest_handler {
   // Routes one valid hit to its sites and hands the events to the sink; answers `success` once
   // they are stored, 503 when they cannot be. Unknown domains, opted-out visitors and hits
   // without a salt are dropped and counted, and answered `success`: the client cannot tell.
-  void accept(const hit_request& hit, const http::request& req, http::response success,
+  void accept(hit_request hit, const http::request& req, http::response success,
               http::responder done) const;
 
   const site_cache& sites_;

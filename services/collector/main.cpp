@@ -4,6 +4,7 @@
 #include "collector.hpp"
 #include "collector_config.hpp"
 #include "publisher.hpp"
+#include "stream_writer.hpp"
 #include "tracker_routes.hpp"
 #include "plumb/http/server.hpp"
 #include "plumb/runtime/periodic_task.hpp"
@@ -77,10 +78,19 @@ int main(int argc, char** argv) {
     publishing.redis_timeout = cfg.redis_timeout;
     publishing.memory_watermark = cfg.redis_memory_watermark;
     collector::publisher publisher(publishing, log, registry);
+    // Healthy Redis: XADDs pipelined on the I/O thread itself; everything else: the publisher.
+    collector::stream_writer_options writing;
+    writing.endpoint = cfg.common.redis;
+    writing.keys = keys;
+    writing.capacity = cfg.buffer_events;
+    writing.redis_timeout = cfg.redis_timeout;
+    writing.retry_interval = publishing.retry_interval;
+    writing.single_threaded = cfg.io_threads <= 1;  // the server runs at least one
+    collector::stream_writer writer(publisher, writing, log, registry);
     auto handler = std::make_shared<const collector::ingest_handler>(
         sites, salts, geo, clock, cfg.trusted_proxies,
-        [&publisher](std::vector<std::string> records, std::function<void(bool)> stored) {
-          return publisher.submit(std::move(records), std::move(stored));
+        [&writer](std::vector<std::string> records, std::function<void(bool)> stored) {
+          return writer.submit(std::move(records), std::move(stored));
         },
         registry);
 
@@ -88,9 +98,9 @@ int main(int argc, char** argv) {
     collector::add_ingest_routes(routes, handler);
     collector::add_tracker_routes(routes, cfg.tracker_alias);
     runtime::add_standard_routes(routes, registry,
-                                 {{"storage", [&publisher] {
-                                     return publisher.healthy() ? std::string()
-                                                                : std::string("redis and the spool refuse events");
+                                 {{"storage", [&writer] {
+                                     return writer.healthy() ? std::string()
+                                                             : std::string("redis and the spool refuse events");
                                    }}});
     http::server_options options;
     options.address = cfg.listen.host;
@@ -103,6 +113,9 @@ int main(int argc, char** argv) {
       log.rate_limited(log::level::error, "handler", std::chrono::seconds(10), "request failed",
                        {{"error", std::string(what)}});
     };
+    options.on_io_start = [&writer](boost::asio::io_context& ioc) { writer.attach(ioc); };
+    // Unconfirmed pipelined events go to the publisher, which is stopped (and drained) after.
+    options.on_io_stop = [&writer] { writer.detach(); };
     http::server server(options, std::move(routes));
 
     publisher.start();
@@ -112,7 +125,7 @@ int main(int argc, char** argv) {
 
     const int signal = signals.wait();
     log.info("shutting down", {{"signal", signal}});
-    server.stop();  // waits for in-flight hits, which wait for the publisher
+    server.stop();  // waits for in-flight hits, which wait for Redis or the publisher
     publisher.stop(std::chrono::seconds(10));
     refresher.stop();
     log.info("stopped");

@@ -2,9 +2,11 @@
 // Moves accepted events from HTTP handlers to the Redis stream. A hit is answered 202 only after
 // its events are appended to Redis or, when Redis is unreachable, slower than its timeout or
 // above its memory watermark, written to the local spool; so an accepted hit survives a SIGKILL of
-// the collector and outages of Redis. One thread does all Redis and spool I/O in batches: under
-// load, one round trip (or one write) carries hundreds of events. The spool is replayed into
-// Redis, oldest first, whenever Redis is usable again.
+// the collector and outages of Redis. One thread does all its Redis and spool I/O in batches:
+// under load, one round trip (or one write) carries hundreds of events. The spool is replayed
+// into Redis, oldest first, whenever Redis is usable again. While Redis is healthy, hits do not
+// come here: stream_writer pipelines them to Redis from the I/O thread and hands this thread only
+// what Redis did not confirm (stream_writer.hpp).
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +22,7 @@
 #include "plumb/metrics/registry.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/spool/spool.hpp"
+#include "append_metrics.hpp"
 
 namespace plumb::collector {
 
@@ -63,6 +66,9 @@ class publisher {
 
   // Healthy unless Redis failed and the spool is refusing events too.
   bool healthy() const { return healthy_.load(); }
+  // True while Redis is above its memory watermark (checked by this thread): new events should
+  // come here, to be spooled, rather than go to Redis another way.
+  bool over_watermark() const { return over_watermark_.load(std::memory_order_relaxed); }
 
  private:
   struct pending {
@@ -87,7 +93,7 @@ class publisher {
   std::chrono::steady_clock::time_point redis_failed_at_{};
   std::chrono::steady_clock::time_point memory_checked_at_{};
   bool redis_down_ = false;
-  bool over_watermark_ = false;
+  std::atomic<bool> over_watermark_{false};
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -98,12 +104,10 @@ class publisher {
   std::atomic<bool> healthy_{true};
   std::thread thread_;
 
-  metrics::counter& appended_;
+  append_metrics append_metrics_;
   metrics::counter& spooled_;
   metrics::counter& replayed_;
   metrics::counter& redis_failures_;
-  metrics::histogram& redis_latency_;
-  metrics::histogram& batch_sizes_;
 };
 
 }  // namespace plumb::collector

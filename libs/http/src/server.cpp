@@ -177,10 +177,14 @@ void server::start() {
   try {
     impl_->acceptor = std::make_shared<listener>(
         *impl_->ioc, tcp::endpoint(address, impl_->shared->options.port), impl_->shared);
+    if (impl_->shared->options.on_io_start) {
+      impl_->shared->options.on_io_start(*impl_->ioc);
+    }
   } catch (...) {
     // Leave nothing running behind a failed start; the exception is the caller's to report.
     impl_->pool->stop();
     impl_->pool->join();
+    impl_->acceptor.reset();  // closes the listening socket when on_io_start threw
     impl_->state = impl::phase::stopped;
     throw;
   }
@@ -228,6 +232,9 @@ void server::stop(std::chrono::milliseconds grace) {
     t.join();
   }
   impl_->io_threads.clear();
+  if (impl_->shared->options.on_io_stop) {
+    impl_->shared->options.on_io_stop();
+  }
   // A blocking handler still running past the grace period is waited for here: a thread cannot
   // be cancelled safely. Handlers not yet started are dropped.
   impl_->pool->stop();

@@ -6,6 +6,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -621,4 +622,49 @@ TEST_CASE("server stop races safely with responders completing on another thread
   for (auto& f : answered_or_closed) {
     CHECK(f.get());
   }
+}
+
+TEST_CASE("server lets a component share the I/O threads' io_context", "[server]") {
+  // The component answers async requests from its own work on the io_context (as the collector's
+  // Redis pipeline does): a timer stands in for it here.
+  std::optional<net::steady_timer> timer;
+  std::deque<responder> waiting;
+  std::atomic<int> starts{0};
+  std::atomic<int> stops{0};
+  router r;
+  r.add_async(verb::get, "/later", [&](const request&, responder done) {
+    waiting.push_back(std::move(done));
+    timer->expires_after(20ms);
+    timer->async_wait([&](const beast::error_code& ec) {
+      while (!ec && !waiting.empty()) {
+        std::move(waiting.front())(response::text(200, "later"));
+        waiting.pop_front();
+      }
+    });
+  });
+  server_options options;
+  options.io_threads = 1;
+  options.on_io_start = [&](net::io_context& ioc) {
+    ++starts;
+    timer.emplace(ioc);
+  };
+  options.on_io_stop = [&] {
+    ++stops;
+    timer.reset();  // bound to the io_context, which is destroyed right after this
+  };
+  server s(options, std::move(r));
+  s.start();
+  CHECK(starts.load() == 1);
+
+  client c(s.port());
+  c.send("GET /later HTTP/1.1\r\nHost: h\r\n\r\n");
+  bhttp::response<bhttp::string_body> res;
+  REQUIRE_FALSE(c.read(res));
+  CHECK(res.body() == "later");
+  CHECK(stops.load() == 0);
+  s.stop();
+  CHECK(stops.load() == 1);
+  CHECK_FALSE(timer.has_value());
+  s.stop();  // stopping twice calls it once
+  CHECK(stops.load() == 1);
 }

@@ -47,3 +47,27 @@ TEST_CASE("an event serialises to the same bytes as its field pairs") {
   REQUIRE(back);
   CHECK(*events::decode(*back) == e);
 }
+
+TEST_CASE("serialised entries encode as XADD commands to the stream, one per entry") {
+  const std::vector<std::string> entries{queue::serialize({{"v", "1"}, {"u", "https://a.example/"}}),
+                                         queue::serialize({{"v", "1"}})};
+  const queue::xadd_encoder xadd("p:{events}");
+  std::string out = "PING";
+  REQUIRE(xadd.encode(out, entries));
+  std::string expected = "PING";
+  const std::string_view first[] = {"XADD", "p:{events}", "*", "v", "1", "u", "https://a.example/"};
+  const std::string_view second[] = {"XADD", "p:{events}", "*", "v", "1"};
+  redis::append_command(expected, first);
+  redis::append_command(expected, second);
+  CHECK(out == expected);
+}
+
+TEST_CASE("a malformed serialised entry encodes nothing") {
+  const queue::xadd_encoder xadd("s");
+  for (const std::string bad : {"", "$1\r\nv\r\n", "*\r\n", "*2x\r\n", "*2"}) {
+    std::string out = "kept";
+    const std::vector<std::string> entries{queue::serialize({{"v", "1"}}), bad};
+    CHECK_FALSE(xadd.encode(out, entries));
+    CHECK(out == "kept");
+  }
+}

@@ -14,6 +14,23 @@ const redis::reply& checked(const redis::reply& reply, std::string_view what) {
   return reply;
 }
 
+// Longest "*<count>\r\n" in front of an XADD: reserved per entry so that encoding allocates once.
+constexpr std::size_t array_header_bytes = 24;
+
+// "*12" (type '*') or "$5" (type '$'), a RESP header line without its CRLF -> 12 or 5; nullopt
+// for anything else.
+std::optional<std::size_t> header_count(std::string_view line, char type) {
+  std::size_t n = 0;
+  if (line.size() < 2 || line.front() != type) {
+    return std::nullopt;
+  }
+  const auto [end, ec] = std::from_chars(line.data() + 1, line.data() + line.size(), n);
+  if (ec != std::errc{} || end != line.data() + line.size()) {
+    return std::nullopt;
+  }
+  return n;
+}
+
 // Entries confirmed before the first failure (Redis runs a pipeline in order).
 std::size_t confirmed_prefix(const std::vector<redis::reply>& replies) {
   std::size_t n = 0;
@@ -86,15 +103,7 @@ std::optional<events::fields> deserialize(std::string_view record) {
   };
   auto read_count = [&read_line](char type) -> std::optional<std::size_t> {
     const auto line = read_line();
-    std::size_t n = 0;
-    if (!line || line->size() < 2 || line->front() != type) {
-      return std::nullopt;
-    }
-    const auto [end, ec] = std::from_chars(line->data() + 1, line->data() + line->size(), n);
-    if (ec != std::errc{} || end != line->data() + line->size()) {
-      return std::nullopt;
-    }
-    return n;
+    return line ? header_count(*line, type) : std::nullopt;
   };
   const auto count = read_count('*');
   if (!count || *count % 2 != 0) {
@@ -119,34 +128,43 @@ std::optional<events::fields> deserialize(std::string_view record) {
   return out;
 }
 
+xadd_encoder::xadd_encoder(std::string_view stream) {
+  redis::append_bulk_string(prefix_, "XADD");
+  redis::append_bulk_string(prefix_, stream);
+  redis::append_bulk_string(prefix_, "*");
+}
+
+bool xadd_encoder::encode(std::string& out, std::span<const std::string> serialized_entries) const {
+  const std::size_t original_size = out.size();
+  std::size_t bytes = 0;
+  for (const auto& entry : serialized_entries) {
+    bytes += entry.size() + prefix_.size() + array_header_bytes;
+  }
+  out.reserve(original_size + bytes);
+  for (const std::string_view entry : serialized_entries) {
+    // "*<2n>\r\n<field/value bulk strings>" becomes "*<2n+3>\r\nXADD <stream> * <field/value ...>".
+    const auto header_end = entry.find("\r\n");
+    const auto field_args =
+        header_end == std::string_view::npos ? std::nullopt : header_count(entry.substr(0, header_end), '*');
+    if (!field_args) {
+      out.resize(original_size);
+      return false;
+    }
+    redis::append_array_header(out, *field_args + 3);
+    out += prefix_;
+    out += entry.substr(header_end + 2);
+  }
+  return true;
+}
+
 void append(redis::connection& redis, const events::keys& keys,
             std::span<const std::string> serialized_entries) {
   if (serialized_entries.empty()) {
     return;
   }
-  const std::string stream = keys.events_stream();
   std::string protocol;
-  std::size_t bytes = 0;
-  for (const auto& entry : serialized_entries) {
-    bytes += entry.size() + stream.size() + 32;
-  }
-  protocol.reserve(bytes);
-  for (const auto& entry : serialized_entries) {
-    // "*<2n>\r\n<field/value bulk strings>" becomes "*<2n+3>\r\nXADD key * <field/value ...>".
-    const auto header_end = entry.find("\r\n");
-    std::size_t pairs_args = 0;
-    if (entry.empty() || entry.front() != '*' || header_end == std::string::npos ||
-        std::from_chars(entry.data() + 1, entry.data() + header_end, pairs_args).ec != std::errc{}) {
-      throw append_error("malformed serialised stream entry", 0);
-    }
-    protocol += '*';
-    protocol += std::to_string(pairs_args + 3);
-    protocol += "\r\n$4\r\nXADD\r\n$";
-    protocol += std::to_string(stream.size());
-    protocol += "\r\n";
-    protocol += stream;
-    protocol += "\r\n$1\r\n*\r\n";
-    protocol.append(entry, header_end + 2);
+  if (!xadd_encoder(keys.events_stream()).encode(protocol, serialized_entries)) {
+    throw append_error("malformed serialised stream entry", 0);
   }
   std::vector<redis::reply> replies;
   try {

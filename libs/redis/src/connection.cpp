@@ -13,6 +13,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "reply_conversion.hpp"
+
 namespace plumb::redis {
 namespace {
 
@@ -67,42 +69,6 @@ struct argv_buffer {
 
   int argc() const { return static_cast<int>(data.size()); }
 };
-
-reply copy_reply(const redisReply& in) {
-  reply out;
-  switch (in.type) {
-    case REDIS_REPLY_STRING:
-      out.type = reply::kind::string;
-      out.str.assign(in.str, in.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = reply::kind::status;
-      out.str.assign(in.str, in.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = reply::kind::error;
-      out.str.assign(in.str, in.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = reply::kind::integer;
-      out.integer = static_cast<std::int64_t>(in.integer);
-      break;
-    case REDIS_REPLY_NIL:
-      out.type = reply::kind::nil;
-      break;
-    case REDIS_REPLY_ARRAY:
-      // hiredis caps nesting at 7 levels, which bounds this recursion.
-      out.type = reply::kind::array;
-      out.elements.reserve(in.elements);
-      for (std::size_t i = 0; i < in.elements; ++i) {
-        out.elements.push_back(in.element[i] != nullptr ? copy_reply(*in.element[i]) : reply{});
-      }
-      break;
-    default:
-      throw error("redis: unexpected reply type " + std::to_string(in.type));
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -192,7 +158,7 @@ reply connection::command(const std::vector<std::string_view>& args) {
   if (raw == nullptr) {
     impl_->fail("command");
   }
-  return copy_reply(*raw);
+  return from_hiredis(*raw);
 }
 
 std::vector<reply> connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
@@ -233,7 +199,7 @@ void connection::pipeline_formatted(std::string_view protocol, std::size_t comma
       impl_->fail("pipeline");
     }
     const reply_ptr raw(static_cast<redisReply*>(raw_reply));
-    replies.push_back(copy_reply(*raw));
+    replies.push_back(from_hiredis(*raw));
   }
   impl_->broken = false;
 }

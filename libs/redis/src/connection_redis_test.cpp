@@ -1,9 +1,5 @@
 // Against a real Redis (PLUMB_TEST_REDIS_URL); every key starts with a per-run unique prefix.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <stdexcept>
@@ -12,6 +8,7 @@
 
 #include "plumb/redis/connection.hpp"
 #include "plumb/test_support/environment.hpp"
+#include "plumb/test_support/loopback_port.hpp"
 
 using plumb::redis::connection;
 using plumb::redis::endpoint;
@@ -28,31 +25,6 @@ endpoint test_endpoint() {
   }
   return *parsed;
 }
-
-// A loopback port that is bound but not listening, so connecting to it is refused. Held for the
-// lifetime of the object, so no other process can start listening there meanwhile.
-class closed_port {
- public:
-  closed_port() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof(address);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port_ = ntohs(address.sin_port);
-  }
-  ~closed_port() { ::close(fd_); }
-  closed_port(const closed_port&) = delete;
-  closed_port& operator=(const closed_port&) = delete;
-  std::uint16_t port() const { return port_; }
-
- private:
-  int fd_;
-  std::uint16_t port_ = 0;
-};
 
 }  // namespace
 
@@ -175,7 +147,7 @@ TEST_CASE("connection: a command timeout breaks the connection", "[redis]") {
 }
 
 TEST_CASE("connection: connecting to a closed port throws", "[redis]") {
-  const closed_port closed;
+  const plumb::test_support::loopback_port closed(plumb::test_support::loopback_port::mode::refusing);
   endpoint nowhere;
   nowhere.host = "127.0.0.1";
   nowhere.port = closed.port();

@@ -1,9 +1,5 @@
 #include "plumb/test_support/redis_server.hpp"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <fstream>
 #include <map>
@@ -11,6 +7,7 @@
 #include <thread>
 
 #include "plumb/test_support/environment.hpp"
+#include "plumb/test_support/loopback_port.hpp"
 #include "plumb/test_support/process.hpp"
 
 namespace plumb::test_support {
@@ -25,19 +22,7 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-std::uint16_t free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    throw std::runtime_error("cannot find a free port");
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
+std::uint16_t free_port() { return loopback_port(loopback_port::mode::refusing).port(); }
 
 redis_server::redis_server() : dir_("plumb-redis-"), port_(free_port()) {
   {

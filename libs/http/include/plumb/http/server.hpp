@@ -11,6 +11,10 @@
 
 #include "plumb/http/router.hpp"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace plumb::http {
 
 // How long an async handler's request may wait for its responder before the client gets 503.
@@ -37,6 +41,15 @@ struct server_options {
   std::vector<header> default_headers;
   // Called (from any thread) when a handler throws; the client gets a 500 JSON error.
   std::function<void(std::string_view what)> on_handler_error;
+  // For components that must run on the I/O threads' own event loop (the collector's Redis
+  // pipeline, which answers async requests without a thread hand-off). `on_io_start` is called in
+  // start() with the io_context, before any I/O thread runs it: create sockets and timers there.
+  // `on_io_stop` is called in stop() once the I/O threads are joined (after the grace period,
+  // during which the io_context kept running their work), before the io_context is destroyed:
+  // finish or hand off pending work and destroy every object bound to the io_context there.
+  // A throw from `on_io_start` fails start().
+  std::function<void(boost::asio::io_context& ioc)> on_io_start;
+  std::function<void()> on_io_stop;
 };
 
 // Beast HTTP/1.1 server: a strand per connection, timeouts on every read and write, a fresh

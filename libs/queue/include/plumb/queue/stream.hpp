@@ -23,6 +23,20 @@ std::string serialize(const events::event& e);
 // The fields back; nullopt when `record` is not a well-formed serialised entry.
 std::optional<events::fields> deserialize(std::string_view record);
 
+// The one encoding of serialised entries as stream appends: "XADD <stream> * <fields…>" in
+// Redis protocol, one command per entry. append() sends these bytes on a blocking connection, the
+// collector's I/O-thread pipeline on a non-blocking one (services/collector/stream_writer.hpp).
+class xadd_encoder {
+ public:
+  explicit xadd_encoder(std::string_view stream);
+  // Appends one XADD per entry to `out`. False, with `out` as it was, when an entry is not a
+  // serialised entry (serialize()).
+  bool encode(std::string& out, std::span<const std::string> serialized_entries) const;
+
+ private:
+  std::string prefix_;  // "$4\r\nXADD\r\n$<n>\r\n<stream>\r\n$1\r\n*\r\n": follows each array header
+};
+
 // Thrown by append(): the first `appended` entries are in the stream (Redis confirmed them), the
 // rest are not, or not known to be.
 class append_error : public std::runtime_error {

@@ -1,0 +1,86 @@
+#pragma once
+// The collector's fast path to the Redis stream: XADDs pipelined on the HTTP I/O threads' own
+// event loop (redis::async_pipeline), so a hit needs no hand-off to another thread while Redis is
+// healthy. Everything else stays with the publisher thread: when the pipeline is not connected,
+// Redis refused a command or sits above its memory watermark, hits go to the publisher (which
+// appends them with its own connection or spools them); when the pipeline fails mid-batch, or
+// at shutdown, exactly the entries Redis did not confirm are handed to the publisher, with the
+// hit's completion. So the guarantee is the publisher's: `done(true)` only once Redis or the
+// spool holds every event of the hit. Unconfirmed is not the same as not appended: an XADD whose
+// reply was lost may be in the stream already, and is then appended again with the same
+// event_id (at least once into the stream; workers store each event_id once).
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plumb/events/keys.hpp"
+#include "plumb/log/logger.hpp"
+#include "plumb/metrics/registry.hpp"
+#include "plumb/queue/stream.hpp"
+#include "plumb/redis/async_pipeline.hpp"
+#include "append_metrics.hpp"
+#include "publisher.hpp"
+
+namespace plumb::collector {
+
+struct stream_writer_options {
+  redis::endpoint endpoint;
+  events::keys keys;
+  // Events sent and not yet confirmed; beyond it hits are refused with 503 (like the publisher's
+  // queue: it bounds memory while Redis is slow but not yet past its timeout).
+  std::size_t capacity = 100'000;
+  // Connecting, or the oldest unconfirmed XADD, slower than this fails the pipeline; its
+  // unconfirmed entries go to the publisher.
+  std::chrono::milliseconds redis_timeout{1'000};
+  // How often a failed pipeline reconnects, and how long hits bypass it after Redis refused one.
+  std::chrono::milliseconds retry_interval{1'000};
+  // Exactly one HTTP I/O thread: the pipeline needs no strand (redis::async_pipeline_options).
+  bool single_threaded = false;
+};
+
+class stream_writer {
+ public:
+  stream_writer(publisher& fallback, stream_writer_options options, log::logger& log,
+                metrics::registry& registry);
+  ~stream_writer();
+  stream_writer(const stream_writer&) = delete;
+  stream_writer& operator=(const stream_writer&) = delete;
+
+  // Starts the pipeline on the I/O threads' io_context (http::server_options::on_io_start);
+  // until then every hit goes to the publisher.
+  void attach(boost::asio::io_context& ioc);
+  // Hands every unconfirmed entry to the publisher and closes the pipeline. Only while no thread
+  // runs the io_context (http::server_options::on_io_stop); later hits go to the publisher.
+  void detach();
+
+  // An event_sink: false (and `done` is not called) when neither the pipeline nor the publisher
+  // can take the events now.
+  bool submit(std::vector<std::string> records, publisher::completion done);
+
+  // True while the pipeline is connected, or the publisher is healthy.
+  bool healthy() const;
+  // True while hits can take the fast path (connected and not failed since).
+  bool pipeline_ready() const { return pipeline_ != nullptr && pipeline_->ready(); }
+
+ private:
+  bool redis_refused_recently() const;
+  // The completion of one hit's XADDs: `done(true)` when all were confirmed, otherwise the
+  // unconfirmed entries go to the publisher.
+  void finish(std::vector<std::string>& records, publisher::completion& done,
+              std::span<const redis::reply> replies, std::string_view failure);
+
+  publisher& fallback_;
+  stream_writer_options options_;
+  log::logger& log_;
+  queue::xadd_encoder xadd_;
+  std::unique_ptr<redis::async_pipeline> pipeline_;
+  // steady_clock ticks until which hits bypass the pipeline (Redis refused an XADD).
+  std::atomic<std::int64_t> bypass_until_{0};
+  append_metrics append_metrics_;  // the same metrics as the publisher's Redis path
+  metrics::counter& handed_over_;
+};
+
+}  // namespace plumb::collector
