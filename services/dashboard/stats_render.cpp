@@ -55,6 +55,18 @@ std::string key_column(const stats::query& q, stats::view kind) {
   return kind == stats::view::timeseries ? "date" : "period";
 }
 
+// Metric i's "value", and with a comparison its "comparison_value" and "change".
+void write_metric_fields(json::writer& w, const stats::query& q, std::size_t i,
+                         const stats::result_row& totals, const stats::result_row& previous) {
+  w.key("value");
+  write_value(w, q.metrics[i], totals.values[i]);
+  if (!previous.values.empty()) {
+    w.key("comparison_value");
+    write_value(w, q.metrics[i], previous.values[i]);
+    w.key("change").value(change(q.metrics[i], totals.values[i], previous.values[i]));
+  }
+}
+
 }  // namespace
 
 std::string render_v1(pqxx::transaction_base& tx, const stats::query& q, stats::view kind) {
@@ -67,13 +79,8 @@ std::string render_v1(pqxx::transaction_base& tx, const stats::query& q, stats::
                               : stats::aggregate(tx, stats::compared(q));
     w.begin_object();
     for (std::size_t i = 0; i < q.metrics.size(); ++i) {
-      w.key(stats::name_of(q.metrics[i])).begin_object().key("value");
-      write_value(w, q.metrics[i], totals.values[i]);
-      if (!previous.values.empty()) {
-        w.key("comparison_value");
-        write_value(w, q.metrics[i], previous.values[i]);
-        w.key("change").value(change(q.metrics[i], totals.values[i], previous.values[i]));
-      }
+      w.key(stats::name_of(q.metrics[i])).begin_object();
+      write_metric_fields(w, q, i, totals, previous);
       w.end_object();
     }
     w.end_object();
@@ -116,13 +123,8 @@ std::string render_top_stats(pqxx::transaction_base& tx, const stats::query& q) 
   }
   w.key("metrics").begin_array();
   for (std::size_t i = 0; i < q.metrics.size(); ++i) {
-    w.begin_object().key("metric").value(stats::name_of(q.metrics[i])).key("value");
-    write_value(w, q.metrics[i], totals.values[i]);
-    if (!previous.values.empty()) {
-      w.key("comparison_value");
-      write_value(w, q.metrics[i], previous.values[i]);
-      w.key("change").value(change(q.metrics[i], totals.values[i], previous.values[i]));
-    }
+    w.begin_object().key("metric").value(stats::name_of(q.metrics[i]));
+    write_metric_fields(w, q, i, totals, previous);
     w.end_object();
   }
   w.end_array().end_object();
