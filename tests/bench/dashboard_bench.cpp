@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
                     {{"PLUMB_PG_DSN", db.dsn()},
                      {"PLUMB_REDIS_URL", redis_url()},
                      {"PLUMB_REDIS_PREFIX", unique_name("bench:") + ":"},
-                     {"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"}});
+                     {"PLUMB_DASHBOARD_LISTEN", "127.0.0.1:0"},
+                     {"PLUMB_DASHBOARD_SECRET", unique_name("bench-secret-") + "-0123456789abcdef"}});
   const auto port = dashboard.wait_for_port();
 
   // Every request carries a distinct `round` parameter (ignored by the API) so none is a cache hit.
@@ -126,7 +127,8 @@ int main(int argc, char** argv) {
       const auto target = v.target + "&round=" + std::to_string(++request);
       const auto reply = http_request("GET", port, target, "", {{"Authorization", "Bearer " + key}});
       if (reply.status != 200) {
-        throw std::runtime_error(v.target + " answered " + std::to_string(reply.status) + ": " + reply.body);
+        throw std::runtime_error(v.target + " answered " + std::to_string(reply.status) + ": " + reply.body +
+                                 "\ndashboard log:\n" + dashboard.output());
       }
     });
     double naive = 0;

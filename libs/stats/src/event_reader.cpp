@@ -73,9 +73,9 @@ std::string visit_match(parameters& p, const std::string& site, const query& q) 
     if (!is_visit_dimension(f.target.dimension)) {
       continue;
     }
-    const std::string column = f.target.dimension == dimension::exit_page
-                                   ? "v.exit_page_id"
-                                   : "o." + column_of(f.target.dimension);
+    const std::string column = f.target.dimension == dimension::exit_page    ? "o.exit_page_id"
+                               : f.target.dimension == dimension::entry_page ? "o.entry_page_id"
+                                                                             : "o." + column_of(f.target.dimension);
     sql += " AND " + id_condition(p, site, column, f);
   }
   return sql;
@@ -125,9 +125,13 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
                     " AND received_at >= " + lo + " AND received_at < " + scan_end + ")";
   const std::string matches = event_match(p, site, q);
   if (need_visits) {
-    std::string attribution;
+    // The visit's values are its opening event's (event_id = visit_id), taken in the same pass
+    // as its counts: joining the grouped visits back to their events costs PostgreSQL a nested
+    // loop over both CTEs (quadratic in the events scanned).
+    const std::string opening = ") FILTER (WHERE event_id = visit_id))[1] AS ";
+    std::string attribution = ", (array_agg(page_id" + opening + "entry_page_id";
     for (const auto d : events::attribution_dimensions) {
-      attribution += ", o." + column_of(d);
+      attribution += ", (array_agg(" + column_of(d) + opening + column_of(d);
     }
     sql +=
         ", visit_rows AS (SELECT visit_id,"
@@ -141,12 +145,12 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
         " (array_agg(page_id ORDER BY received_at DESC, event_id DESC))[1] AS exit_page_id,"
         " coalesce(bool_or(" +
         matches +
-        "), false) AS matched"
-        " FROM scoped e GROUP BY visit_id)"
-        ", visits AS (SELECT v.*, o.received_at AS started_at, o.page_id AS entry_page_id" +
+        "), false) AS matched,"
+        // NULL when the opening event is not in the scan (the visit started before the period).
+        " min(received_at) FILTER (WHERE event_id = visit_id) AS started_at" +
         attribution +
-        " FROM visit_rows v JOIN scoped o ON o.visit_id = v.visit_id AND o.event_id = v.visit_id"
-        " WHERE o.received_at < " +
+        " FROM scoped e GROUP BY visit_id)"
+        ", visits AS (SELECT * FROM visit_rows o WHERE o.started_at < " +
         hi + " AND " + visit_match(p, site, q) + ")";
   }
 
