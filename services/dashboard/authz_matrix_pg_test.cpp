@@ -69,6 +69,9 @@ const std::map<std::string, expectation>& expected_policies() {
       {"GET /api/stats/{site}/export.csv", {"viewer", {"stats:read"}}},
       {"GET /api/stats/{site}/events.csv", {"viewer", {"stats:read"}}},
       {"GET /api/openapi.json", {"anyone", {}}},
+      {"GET /api/shared/{share}/top-stats", {"shared_link", {}}},
+      {"GET /api/shared/{share}/main-graph", {"shared_link", {}}},
+      {"GET /api/shared/{share}/breakdown", {"shared_link", {}}},
   };
   return table;
 }

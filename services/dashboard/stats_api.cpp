@@ -205,6 +205,15 @@ void add_stats_routes(secure_routes& secure, http::router& routes) {
   route("/api/stats/{site}/breakdown", [](auto& a, auto& ctx) { return a.dashboard_view(ctx, view::breakdown); });
   route("/api/stats/{site}/export.csv", [](auto& a, auto& ctx) { return a.csv_export(ctx); });
   route("/api/stats/{site}/events.csv", [](auto& a, auto& ctx) { return a.raw_export(ctx); });
+  // The same views for visitors of a shared link (read-only; the gate admits them, unlocking
+  // password-protected links first, and names the link's site).
+  const auto shared = [&](std::string path, std::function<http::response(const stats_api&, request_context&)> fn) {
+    secure.add(http::verb::get, std::move(path), route_policy::shared_link_visitor(),
+               [api, fn = std::move(fn)](request_context& ctx) { return fn(*api, ctx); });
+  };
+  shared("/api/shared/{share}/top-stats", [](auto& a, auto& ctx) { return a.dashboard_view(ctx, view::aggregate); });
+  shared("/api/shared/{share}/main-graph", [](auto& a, auto& ctx) { return a.dashboard_view(ctx, view::timeseries); });
+  shared("/api/shared/{share}/breakdown", [](auto& a, auto& ctx) { return a.dashboard_view(ctx, view::breakdown); });
   // The API's description: public, like any documentation.
   routes.add(http::verb::get, "/api/openapi.json", [](const http::request&) {
     return http::response::json(200, std::string(openapi_document()));

@@ -11,6 +11,8 @@
 //   GET /api/stats/D/breakdown?property=…&…                     one breakdown box
 //   GET /api/stats/D/export.csv?view=aggregate|timeseries|breakdown&…   any view as CSV
 //   GET /api/stats/D/events.csv                                  every stored event of the site
+//   GET /api/shared/TOKEN/{top-stats,main-graph,breakdown}        the same views, for visitors of
+//                                                                 a shared link of the site
 //   GET /api/openapi.json                                        proto/openapi.json
 
 #include "authz.hpp"
