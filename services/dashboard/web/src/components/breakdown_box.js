@@ -3,10 +3,16 @@
 // part of the URL like every other piece of dashboard state.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { formatMetric, metricLabels } from '../format.js';
+import { formatMetric } from '../format.js';
 import { html } from '../html.js';
 import { statsParams, urlWith } from '../query.js';
 import { navigate } from '../router.js';
+
+// Column headings: short, as a box is narrow (a phone shows only the first two columns).
+const columnLabels = {
+  visitors: 'Visitors', visits: 'Visits', pageviews: 'Pageviews', events: 'Events',
+  conversion_rate: 'CR', total_revenue: 'Revenue',
+};
 
 // Rows per page: enough to see the head of the distribution, few enough for one screen.
 const ROWS_PER_PAGE = 9;
@@ -47,10 +53,10 @@ function Rows({ tab, rows }) {
     }
   };
   return html`
-    <table class="breakdown">
+    <table class=${`breakdown columns-${tab.metrics.length}`}>
       <thead><tr>
         <th scope="col">${propertyLabel(tab.property)}</th>
-        ${tab.metrics.map((m) => html`<th scope="col" class="num" key=${m}>${metricLabels[m]}</th>`)}
+        ${tab.metrics.map((m, i) => html`<th scope="col" class=${i > 1 ? 'num extra' : 'num'} key=${m}>${columnLabels[m]}</th>`)}
       </tr></thead>
       <tbody>
         ${rows.map(
@@ -60,7 +66,7 @@ function Rows({ tab, rows }) {
               <button type="button" class="row-filter" onClick=${() => addFilter(row.value)}
                 title=${`Filter by ${propertyLabel(tab.property)} ${row.value}`}>${displayValue(tab.property, row.value)}</button>
             </td>
-            ${tab.metrics.map((m) => html`<td class="num" key=${m} data-metric=${m}>${formatMetric(m, row[m])}</td>`)}
+            ${tab.metrics.map((m, i) => html`<td class=${i > 1 ? 'num extra' : 'num'} key=${m} data-metric=${m}>${formatMetric(m, row[m])}</td>`)}
           </tr>`
         )}
       </tbody>

@@ -52,7 +52,7 @@ function FirstPageviewCheck({ domain }) {
 export function TrackingSnippet({ domain, snippet }) {
   return html`
     <div class="snippet">
-      <p>Paste this into the <code>&lt;head&gt;</code> of every page of ${domain}:</p>
+      <p>Paste this into the <code>${'<head>'}</code> of every page of ${domain}:</p>
       <div class="snippet-row">
         <pre><code id="tracking-snippet" data-testid="snippet">${snippet}</code></pre>
         <${CopyButton} text=${snippet} target="tracking-snippet" />

@@ -121,9 +121,9 @@ export function SiteDashboard({ title, base, exportBase, query, actions }) {
       </div>
       ${exportBase &&
       html`<p class="exports">
-        Export as CSV:
+        Export as CSV:${' '}
         <a href=${`${exportBase}/export.csv?view=timeseries&${statsParams(state, { metrics: metrics.join(","), interval: state.interval })}`}
-          download data-testid="export-csv">this chart's numbers</a> ·
+          download data-testid="export-csv">this chart's numbers</a>${' · '}
         <a href=${`${exportBase}/events.csv`} download>every stored event</a>
       </p>`}
     </div>`;

@@ -137,13 +137,13 @@ export function SettingsView({ domain }) {
       ${admin && html`<${Section} id="shared-links" title="Shared links"><${SharedLinksEditor} domain=${site.domain} /></${Section}>`}
       <${Section} id="team" title="Team"><${MembersEditor} domain=${site.domain} myRole=${site.role} /></${Section}>
       <${Section} id="api" title="API keys">
-        <p>API keys belong to your account and reach every site you are a member of:
+        <p>API keys belong to your account and reach every site you are a member of:${' '}
           <a href="/account#api-keys">manage them on your account page</a>.</p>
       </${Section}>
       ${admin && html`<${Section} id="exclusions" title="Exclusions"><${Exclusions} site=${site} onSaved=${onSaved} /></${Section}>`}
       ${admin && html`<${Section} id="retention" title="Data retention"><${Retention} site=${site} onSaved=${onSaved} /></${Section}>`}
       <${Section} id="export" title="Export">
-        <p><a href=${`/api/stats/${path}/events.csv`} download>Every stored event (CSV)</a> ·
+        <p><a href=${`/api/stats/${path}/events.csv`} download>Every stored event (CSV)</a>${' · '}
           <a href=${`/api/stats/${path}/export.csv?view=timeseries&period=all&interval=month&metrics=visitors,visits,pageviews,bounce_rate,visit_duration`}
             download>Monthly totals since the start (CSV)</a></p>
       </${Section}>
