@@ -331,6 +331,24 @@ describe('web dashboard', () => {
     assert.equal(await stranger.locator('h1').textContent(), SITE);
     assert.equal(await stranger.locator('[data-metric=pageviews] .stat-value').getAttribute('data-value'), '2');
     assert.equal(await stranger.getByRole('link', { name: 'Log out' }).count(), 0);
+
+    // A link with a password asks for it before showing anything.
+    await sharing.getByLabel('Name').fill('Board');
+    await sharing.getByLabel('Password (optional)').fill('the board password');
+    await sharing.getByRole('button', { name: 'Create a shared link' }).click();
+    await owner.waitForFunction(
+      (first) => document.querySelector('[data-testid=shared-link-url]')?.getAttribute('href') !== first,
+      sharedUrl
+    );
+    const protectedUrl = await owner.getByTestId('shared-link-url').getAttribute('href');
+    await stranger.goto(protectedUrl);
+    await stranger.getByLabel('Password').fill('a wrong password');
+    await stranger.getByRole('button', { name: 'View the dashboard' }).click();
+    await stranger.waitForSelector('.error[role=alert]');
+    await stranger.getByLabel('Password').fill('the board password');
+    await stranger.getByRole('button', { name: 'View the dashboard' }).click();
+    await stranger.waitForSelector('.top-stats');
+    assert.equal(await stranger.locator('h1').textContent(), SITE);
     await strangerContext.close();
     await visitorContext.close();
     assert.deepEqual(problems, []);

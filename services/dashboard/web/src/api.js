@@ -3,9 +3,16 @@
 // carrying the server's {"errors": {field: message}} so forms can show each next to its field.
 
 let csrfToken = null;
+let sessionEnded = () => {};
 
 export function setCsrfToken(token) {
   csrfToken = token;
+}
+
+// `handler` runs when a signed-in call answers 401: the session expired or ended elsewhere.
+// (Auth and shared-link calls answer 401 for their own reasons and do not count.)
+export function onSessionEnded(handler) {
+  sessionEnded = handler;
 }
 
 export class ApiError extends Error {
@@ -41,6 +48,9 @@ export async function api(path, { method = 'GET', body } = {}) {
     data = text ? JSON.parse(text) : null;
   } catch {
     data = null;
+  }
+  if (response.status === 401 && !path.startsWith('/api/auth/') && !path.startsWith('/api/shared/')) {
+    sessionEnded();
   }
   if (!response.ok) {
     const errors = data?.errors ?? { request: `the request failed (HTTP ${response.status})` };

@@ -1,7 +1,7 @@
 // Who is signed in, shared by every view: undefined while the first check runs, null when
 // signed out, else {id, email}. Signing in stores the session's CSRF token for api.js.
 import { useEffect, useState } from 'preact/hooks';
-import { api, setCsrfToken } from './api.js';
+import { api, onSessionEnded, setCsrfToken } from './api.js';
 
 let account;
 const listeners = new Set();
@@ -21,6 +21,8 @@ export function signedOut() {
   setCsrfToken(null);
   publish(null);
 }
+
+onSessionEnded(signedOut);
 
 // Asks the server once per page load; a 401 means signed out.
 export async function loadSession() {

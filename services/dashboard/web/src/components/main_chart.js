@@ -37,23 +37,57 @@ function tickIndices(u, count) {
   return ticks;
 }
 
+// A tooltip that follows the cursor: the bucket and its value, and the comparison's. Placed
+// through CSSOM (the CSP forbids style attributes).
+function tooltip(describe) {
+  let tip;
+  return {
+    hooks: {
+      init: (u) => {
+        tip = document.createElement('div');
+        tip.className = 'chart-tip';
+        tip.hidden = true;
+        u.over.appendChild(tip);
+      },
+      setCursor: (u) => {
+        const i = u.cursor.idx;
+        tip.hidden = i === null || i === undefined;
+        if (!tip.hidden) {
+          tip.textContent = describe(i, u.data);
+          const x = u.valToPos(i, 'x');
+          tip.style.left = `${Math.min(x, u.over.clientWidth - tip.offsetWidth)}px`;
+          tip.style.top = `${Math.max(0, u.valToPos(u.data[1][i] ?? 0, 'y') - tip.offsetHeight - 8)}px`;
+        }
+      },
+    },
+  };
+}
+
 function chartOptions({ width, metric, labels, interval, comparisonLabels }) {
   const fg = cssVariable('--muted');
   const grid = { stroke: cssVariable('--line'), width: 1 };
-  const value = (u, v) => formatMetric(metric, v);
   const series = [
-    { label: 'Time', value: (u, i) => labels[i] ?? '' },
-    { label: metricLabels[metric], stroke: cssVariable('--accent'), fill: cssVariable('--accent-fill'), width: 2, value },
+    {},
+    { label: metricLabels[metric], stroke: cssVariable('--accent'), fill: cssVariable('--accent-fill'), width: 2 },
   ];
   if (comparisonLabels) {
-    series.push({ label: 'Comparison', stroke: fg, dash: [5, 5], width: 1.5,
-      value: (u, v, s, i) => (i === null ? '' : `${comparisonLabels[i] ?? ''} ${formatMetric(metric, v)}`) });
+    series.push({ label: 'Comparison', stroke: fg, dash: [5, 5], width: 1.5 });
   }
   return {
     width,
     height: HEIGHT,
     scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     cursor: { drag: { x: false, y: false } },
+    legend: { show: false },
+    plugins: [
+      tooltip((i, data) => {
+        const lines = [`${labels[i]}: ${formatMetric(metric, data[1][i])}`];
+        if (comparisonLabels) {
+          lines.push(`${comparisonLabels[i] ?? '–'}: ${formatMetric(metric, data[2][i])}`);
+        }
+        return lines.join('\n');
+      }),
+    ],
     axes: [
       { stroke: fg, grid, splits: (u) => tickIndices(u, labels.length),
         values: (u, splits) => splits.map((i) => shortLabel(labels[i], interval)) },

@@ -11,7 +11,7 @@ import { TrackingSnippet } from '../components/tracking_snippet.js';
 import { html } from '../html.js';
 import { navigate } from '../router.js';
 import { useApi } from '../use_api.js';
-import { timezoneOptions } from './sites.js';
+import { timezoneOptions } from '../timezones.js';
 
 const lines = (text) => text.split('\n').map((line) => line.trim()).filter(Boolean);
 

@@ -6,6 +6,7 @@ import { Field, FormErrors, useSubmit } from '../components/form.js';
 import { Sparkline } from '../components/sparkline.js';
 import { TrackingSnippet } from '../components/tracking_snippet.js';
 import { formatMetric } from '../format.js';
+import { timezoneOptions } from '../timezones.js';
 import { html } from '../html.js';
 import { useApi } from '../use_api.js';
 
@@ -40,17 +41,6 @@ export function SiteListView() {
       ${data && data.sites.length === 0 && html`<p>No sites yet. Add one to start counting.</p>`}
       ${data && html`<ul class="site-list">${data.sites.map((site) => html`<${SiteCard} key=${site.domain} site=${site} />`)}</ul>`}
     </section>`;
-}
-
-// Every IANA zone the browser knows, the browser's own first.
-export function timezoneOptions() {
-  const own = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const all = Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : ['UTC'];
-  const zones = [own, ...all.filter((zone) => zone !== own)];
-  if (!zones.includes('UTC')) {
-    zones.push('UTC');
-  }
-  return zones.map((zone) => ({ value: zone, label: zone.replaceAll('_', ' ') }));
 }
 
 export function AddSiteView() {
