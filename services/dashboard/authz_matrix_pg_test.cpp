@@ -25,6 +25,16 @@ struct expectation {
 const std::map<std::string, expectation>& expected_policies() {
   static const std::map<std::string, expectation> table{
       {"GET /", {"anyone", {}}},
+      // The web app's pages: the same page holding no data (dashboard.cpp).
+      {"GET /login", {"anyone", {}}},
+      {"GET /signup", {"anyone", {}}},
+      {"GET /reset-password", {"anyone", {}}},
+      {"GET /invitation", {"anyone", {}}},
+      {"GET /account", {"anyone", {}}},
+      {"GET /sites", {"anyone", {}}},
+      {"GET /sites/{site}", {"anyone", {}}},
+      {"GET /sites/{site}/settings", {"anyone", {}}},
+      {"GET /share/{share}", {"anyone", {}}},
       {"GET /assets/app.*.js", {"anyone", {}}},
       {"GET /assets/app.*.css", {"anyone", {}}},
       {"GET /healthz", {"anyone", {}}},

@@ -1,5 +1,6 @@
 #include "dashboard.hpp"
 
+#include <array>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -29,6 +30,12 @@ std::string_view web_file(std::string_view name) {
 // A year, never revalidated: a bundle's URL names its content, so a new build has new URLs.
 constexpr std::string_view bundle_cache_control = "public, max-age=31536000, immutable";
 
+// The web app's own URLs (web/src/app.js routes them in the browser): each answers with the same
+// page, so any view can be bookmarked or reloaded. The page holds no data; the API is guarded.
+constexpr std::array<std::string_view, 10> app_pages{
+    "/",         "/login", "/signup",       "/reset-password",         "/invitation",
+    "/account", "/sites", "/sites/{site}", "/sites/{site}/settings", "/share/{share}"};
+
 }  // namespace
 
 void add_web_routes(http::router& routes) {
@@ -55,8 +62,10 @@ void add_web_routes(http::router& routes) {
   // The page names the current bundles, so browsers revalidate it every time (a 304 is cheap).
   const auto page = std::make_shared<const http::static_asset>(
       http::make_static_asset(index, std::nullopt, "text/html; charset=utf-8", "no-cache"));
-  routes.add(http::verb::get, "/",
-             [page](const http::request& req) { return http::serve(*page, req); });
+  for (const auto path : app_pages) {
+    routes.add(http::verb::get, std::string(path),
+               [page](const http::request& req) { return http::serve(*page, req); });
+  }
 }
 
 void add_dashboard_routes(secure_routes& secure, http::router& routes, metrics::registry& registry,

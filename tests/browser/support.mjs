@@ -105,10 +105,11 @@ export async function deleteKeys(redisUrl, prefix) {
 
 // The real collector binary, configured only by what we pass (nothing inherited from the shell
 // can point it elsewhere). Resolves once it logged {"msg":"listening","port":N}.
-export async function startCollector({ binary, redisUrl, prefix, extraEnv = {} }) {
-  const child = spawn(binary, [], {
+export function startCollector({ binary, redisUrl, prefix, extraEnv = {} }) {
+  return startService({
+    name: 'collector',
+    binary,
     env: {
-      PATH: process.env.PATH,
       PLUMB_REDIS_URL: redisUrl,
       PLUMB_REDIS_PREFIX: prefix,
       PLUMB_COLLECTOR_LISTEN: '127.0.0.1:0',
@@ -116,8 +117,13 @@ export async function startCollector({ binary, redisUrl, prefix, extraEnv = {} }
       PLUMB_LOG_LEVEL: 'info',
       ...extraEnv,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
   });
+}
+
+// One of our service binaries with exactly `env` (plus PATH). Resolves once it logged
+// {"msg":"listening","port":N}, to {port, log, recentLog(), stop()}.
+export async function startService({ name, binary, env }) {
+  const child = spawn(binary, [], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const log = [];
   let exited = null;
   const exit = new Promise((resolve) => {
@@ -129,7 +135,7 @@ export async function startCollector({ binary, redisUrl, prefix, extraEnv = {} }
 
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`collector did not log "listening" within ${DEADLINE_MS} ms; log:\n${log.join('\n')}`)),
+      () => reject(new Error(`${name} did not log "listening" within ${DEADLINE_MS} ms; log:\n${log.join('\n')}`)),
       DEADLINE_MS
     );
     let pending = '';
@@ -158,14 +164,14 @@ export async function startCollector({ binary, redisUrl, prefix, extraEnv = {} }
     });
     exit.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`collector exited before listening (code ${code}, signal ${signal}); log:\n${log.join('\n')}`));
+      reject(new Error(`${name} exited before listening (code ${code}, signal ${signal}); log:\n${log.join('\n')}`));
     });
   });
 
   return {
     port,
     log,
-    // The last lines of the collector's log, for failure messages.
+    // The last lines of the service's log, for failure messages.
     recentLog: (lines = 20) => log.slice(-lines).join('\n'),
     // SIGTERM (graceful shutdown), SIGKILL if it is still running after the deadline.
     async stop() {
@@ -178,7 +184,7 @@ export async function startCollector({ binary, redisUrl, prefix, extraEnv = {} }
       if ((await Promise.race([exit, timeout])) === 'timeout') {
         child.kill('SIGKILL');
         await exit;
-        throw new Error('collector ignored SIGTERM; killed');
+        throw new Error(`${name} ignored SIGTERM; killed`);
       }
       return exited;
     },

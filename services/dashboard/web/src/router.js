@@ -4,12 +4,32 @@ import { useEffect, useState } from 'preact/hooks';
 
 const listeners = new Set();
 
-export function navigate(url) {
+// Shows `url`; `replace` swaps the current history entry (redirects, which Back should skip).
+export function navigate(url, { replace = false } = {}) {
   if (url === location.pathname + location.search) {
     return;
   }
-  history.pushState(null, '', url);
+  history[replace ? 'replaceState' : 'pushState'](null, '', url);
   listeners.forEach((notify) => notify());
+}
+
+// The {name} segments of `pattern` (such as /sites/{domain}) decoded from `path`, or null when
+// the path does not have the pattern's shape.
+export function matchPath(pattern, path) {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) {
+    return null;
+  }
+  const params = {};
+  for (let i = 0; i < want.length; ++i) {
+    if (want[i].startsWith('{') && want[i].endsWith('}') && got[i] !== '') {
+      params[want[i].slice(1, -1)] = decodeURIComponent(got[i]);
+    } else if (want[i] !== got[i]) {
+      return null;
+    }
+  }
+  return params;
 }
 
 // The current location; re-renders the caller on navigation.
