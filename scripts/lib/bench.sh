@@ -474,14 +474,43 @@ wait_http() {
   done
 }
 
-# bench_dashboard: the dashboard's requests over HTTP on a generated site (PLUMB_BENCH_EVENTS events
-# over 365 days, written with the storage writer), against the naive raw-events SQL in the same run.
+# bench_dashboard: the dashboard's requests over HTTP for a large, a median and a tiny site of a
+# bulk-loaded dataset, against the naive raw-events SQL in the same run (docs/BENCHMARKS.md).
+# BENCH_DASHBOARD_SITES sites with skewed traffic: site 1 has 40 % of it, site i > 1 a share
+# falling as 1/(i-1) (Zipf), at least weight 1; 365 days; PLUMB_BENCH_PAGEVIEWS pageviews in all
+# (about 1.3 events each); the largest site's pages include a long tail of 15 % of the pageviews.
+BENCH_DASHBOARD_SITES=1000
+BENCH_DASHBOARD_PAGEVIEWS=${PLUMB_BENCH_PAGEVIEWS:-10000000}
 bench_dashboard() {
+  local db=bench_dashboard prefix="bd:" i weight
+  local -a args=()
   ensure_packages "${PACKAGES[@]}"
   build_release
   start_test_datastores
-  say "benchmark: dashboard on ${BENCH_WORKER_EVENTS} events over 365 days, ${PLUMB_BENCH_ROUNDS:-20} rounds per request"
-  "$BUILD_DIR/tests/dashboard_bench" "$BENCH_WORKER_EVENTS" 365 "${PLUMB_BENCH_ROUNDS:-20}"
+  BENCH_PG_PORT=$(pg_port "$TEST_DIR/pg")
+  say "benchmark: dashboard, $BENCH_DASHBOARD_SITES sites, $BENCH_DASHBOARD_PAGEVIEWS pageviews over 365 days"
+  bench_psql postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+  bench_psql postgres "CREATE DATABASE $db" >/dev/null
+  bench_plumbctl "$db" "$prefix" migrate >/dev/null || die "plumbctl migrate failed"
+  bench_plumbctl "$db" "$prefix" account create --email bench@plumb.local --password bench-password \
+    >/dev/null || die "plumbctl account create failed"
+  for ((i = 1; i <= BENCH_DASHBOARD_SITES; i++)); do
+    bench_plumbctl "$db" "$prefix" site create "$(printf 'site%04d.bench.example' "$i")" --tz UTC \
+      --account bench@plumb.local >/dev/null || die "plumbctl site create failed"
+    weight=$(awk -v i="$i" 'BEGIN { if (i == 1) { print 40000; exit } h = 0; for (k = 1; k < 1000; k++) h += 1 / k;
+      w = int(60000 / (h * (i - 1)) + 0.5); print (w < 1 ? 1 : w) }')
+    args+=(--site "$(printf 'site%04d.bench.example' "$i")" --weight "$(printf 'site%04d.bench.example' "$i")=$weight")
+  done
+  note "sites created; storing the history with plumbctl gen --bulk (this takes a while)"
+  local started=$SECONDS
+  bench_plumbctl "$db" "$prefix" gen --bulk "${args[@]}" --events $((BENCH_DASHBOARD_PAGEVIEWS * 13 / 10)) \
+    --days 365 --start "$(date -u -d '366 days ago' +%F)" --tail-pages $((BENCH_DASHBOARD_PAGEVIEWS * 15 / 100)) \
+    >"$TEST_DIR/bench-dashboard-gen.json" || die "plumbctl gen --bulk failed"
+  bench_psql "$db" "VACUUM ANALYZE" >/dev/null
+  note "stored in $((SECONDS - started)) s: $(bench_psql "$db" "SELECT count(*) FROM events e JOIN dimension_values v ON v.site_id = e.site_id AND v.id = e.name_id AND v.value = 'pageview' WHERE e.site_id = 1") pageviews" \
+    "for the largest site"
+  "$BUILD_DIR/tests/dashboard_bench" "$(bench_dsn "$db")" "${PLUMB_BENCH_ROUNDS:-20}" \
+    site0001.bench.example site0500.bench.example site1000.bench.example
 }
 
 cmd_bench() {
