@@ -11,7 +11,7 @@
 #include "plumb/datagen/generator.hpp"
 #include "plumb/enrich/referrer.hpp"
 #include "plumb/enrich/user_agent.hpp"
-#include "plumb/ingest/batch.hpp"
+#include "plumb/ingest/history_loader.hpp"
 #include "plumb/json/writer.hpp"
 #include "plumb/pg/connection.hpp"
 #include "plumb/queue/stream.hpp"
@@ -20,7 +20,6 @@
 #include "plumb/storage/migrations.hpp"
 #include "plumb/storage/site_map_publisher.hpp"
 #include "plumb/storage/tenants.hpp"
-#include "plumb/visits/in_order_tracker.hpp"
 
 namespace plumb::plumbctl {
 namespace {
@@ -258,9 +257,8 @@ constexpr std::int64_t max_gen_events = 100'000'000;
 constexpr std::int64_t max_gen_days = 3'660;
 constexpr std::int64_t max_gen_tail_pages = 100'000'000;
 // --bulk generates this many days at a time (memory stays that of a week's events, whatever the
-// range) and stores bulk_batch events per transaction, as a worker's batch would be.
+// range).
 constexpr std::int64_t bulk_chunk_days = 7;
-constexpr std::size_t bulk_batch = 5'000;
 constexpr std::int64_t max_gen_weight = 1'000'000;
 constexpr std::int64_t max_live_rate = 10'000'000;
 // --live sends a chunk about this often: fine enough that the offered rate is smooth at the
@@ -408,15 +406,12 @@ struct gen_totals {
   }
 };
 
-// --bulk: history straight into PostgreSQL through the worker's own steps (ingest::batch,
-// storage::event_writer), with visits from visits::in_order_tracker instead of Redis, so the
-// rows are those the stream would have produced. bulk_chunk_days of events are generated at a
+// --bulk: history straight into PostgreSQL through the worker's own steps
+// (ingest::history_loader), so the rows are those the stream would have produced. bulk_chunk_days of events are generated at a
 // time (chunk k uses seed + k: one chunk is exactly the events `gen` would put on the stream);
 // a visit never spans two chunks.
 void write_bulk(const datagen::options& opts, pqxx::connection& conn, gen_totals& totals) {
-  const ingest::enricher enricher(enrich::spam_filter::builtin());
-  visits::in_order_tracker tracker;
-  storage::event_writer writer;
+  ingest::history_loader loader(conn);
   const std::int64_t chunks = (opts.days + bulk_chunk_days - 1) / bulk_chunk_days;
   std::int64_t events_before = 0;
   for (std::int64_t k = 0; k < chunks; ++k) {
@@ -431,14 +426,7 @@ void write_bulk(const datagen::options& opts, pqxx::connection& conn, gen_totals
     events_before = events_through;
     auto data = datagen::generate(chunk);
     totals.add(data);
-    for (std::size_t first = 0; first < data.events.size(); first += bulk_batch) {
-      const auto end = std::min(first + bulk_batch, data.events.size());
-      ingest::batch batch(enricher, {std::make_move_iterator(data.events.begin() + static_cast<std::ptrdiff_t>(first)),
-                                     std::make_move_iterator(data.events.begin() + static_cast<std::ptrdiff_t>(end))});
-      const auto transitions = tracker.apply(batch.hits());
-      const auto rows = batch.stored(transitions);
-      writer.write(conn, rows);
-    }
+    loader.store(std::move(data.events));
   }
 }
 

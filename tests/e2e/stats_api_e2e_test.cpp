@@ -143,7 +143,7 @@ struct stack {
     opts.days = 3;
     opts.target_events = 3'000;
     data = datagen::generate(opts);
-    store_generated(conn, data, index_hits(data));
+    store_generated(conn, data);
     dashboard = std::make_unique<process>(
         service_binary("dashboard"), std::vector<std::string>{},
         std::map<std::string, std::string>{{"PLUMB_PG_DSN", db.dsn()},

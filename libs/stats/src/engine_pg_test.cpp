@@ -71,7 +71,7 @@ struct dataset {
     opts.target_events = 24'000;
     data = datagen::generate(opts);
     hits = test_support::index_hits(data);
-    test_support::store_generated(conn, data, hits);
+    test_support::store_generated(conn, data);
   }
 
   const std::pair<std::string, std::string>& local_of(std::int64_t site, std::int64_t ms) const {

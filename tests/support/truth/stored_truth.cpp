@@ -1,11 +1,9 @@
 #include "stored_truth.hpp"
 
-#include "plumb/storage/event_writer.hpp"
+#include "plumb/ingest/history_loader.hpp"
 
 namespace plumb::test_support {
 namespace {
-
-using events::dimension;
 
 std::string host_of(std::string_view url) {
   auto host = url.substr(url.find("://") + 3);
@@ -63,101 +61,8 @@ std::vector<stored_hit> index_hits(const datagen::generated& data) {
   return hits;
 }
 
-void store_generated(pqxx::connection& conn, const datagen::generated& data,
-                     const std::vector<stored_hit>& hits) {
-  std::map<std::size_t, core::event_id> opening;
-  for (const auto& h : hits) {
-    opening.emplace(h.visit, h.e->id);  // events are in time order: the first one wins
-  }
-  std::vector<storage::stored_event> batch;
-  storage::event_writer writer;
-  const auto flush = [&] {
-    writer.write(conn, batch);
-    batch.clear();
-  };
-  batch.reserve(2'000);
-  for (const auto& h : hits) {
-    const auto& e = *h.e;
-    const auto& v = data.visits[h.visit];
-    const bool first = opening.at(h.visit) == e.id;
-    auto& s = batch.emplace_back();
-    s.id = e.id;
-    s.site_id = e.site_id;
-    s.visitor_hash = e.visitor_hash;
-    s.visit_id = opening.at(h.visit);
-    s.name = e.name;
-    s.interactive = e.interactive;
-    s.props_json = e.props_json;
-    s.revenue = e.revenue;
-    s.values[0] = h.hostname;
-    s.values[1] = h.page;
-    for (std::size_t i = 0; i < events::attribution_dimensions.size(); ++i) {
-      const auto d = events::attribution_dimensions[i];
-      // Later events of a visit carry their own (internal, so direct) source; reports must
-      // read the visit's from its first event.
-      const bool source_part = d <= dimension::utm_content;
-      s.values[2 + i] = first || !source_part     ? v.attribution.at(d)
-                        : d == dimension::source  ? "Direct / None"
-                        : d == dimension::channel ? "(none)"
-                                                  : "";
-    }
-    s.owned_values.reserve(8 + h.props.size());
-    const bool pageview = e.name == events::pageview_name;
-    const auto event_delta = [&](dimension d, std::string_view value) {
-      storage::rollup_delta r;
-      r.dimension = d;
-      r.value = value;
-      r.at_ms = e.received_ms;
-      r.pageviews = pageview ? 1 : 0;
-      r.events = pageview ? 0 : 1;
-      r.adds_visitor = true;
-      s.deltas.push_back(r);
-    };
-    event_delta(dimension::total, "");
-    event_delta(dimension::page, s.values[1]);
-    event_delta(dimension::hostname, s.values[0]);
-    if (!pageview) {
-      event_delta(dimension::event, s.name);
-    }
-    for (const auto& [key, value] : h.props) {
-      event_delta(dimension::prop,
-                  s.owned_values.emplace_back(key + events::value_separator + value));
-    }
-    if (!pageview && s.revenue) {
-      event_delta(dimension::revenue, s.owned_values.emplace_back(s.name + events::value_separator +
-                                                                  s.revenue->currency));
-      s.deltas.back().revenue = s.revenue->amount;
-    }
-    if (first) {
-      const auto visit_delta = [&](dimension d, std::string_view value, bool with_hits) {
-        storage::rollup_delta r;
-        r.dimension = d;
-        r.value = value;
-        r.at_ms = v.start_ms;
-        r.visits = 1;
-        r.bounces = v.bounce ? 1 : 0;
-        r.duration_ms = v.end_ms - v.start_ms;
-        if (with_hits) {
-          r.pageviews = v.pageviews;
-          r.events = v.events;
-          if (d != dimension::exit_page) {  // exit rows keep no sketch (docs/ROLLUPS.md)
-            r.visit_visitors = v.visitor_hashes;
-          }
-        }
-        s.deltas.push_back(r);
-      };
-      visit_delta(dimension::total, "", false);
-      visit_delta(dimension::entry_page, s.owned_values.emplace_back(v.entry_page), true);
-      visit_delta(dimension::exit_page, s.owned_values.emplace_back(v.exit_page), true);
-      for (const auto& [d, value] : v.attribution) {
-        visit_delta(d, value, true);
-      }
-    }
-    if (batch.size() == 2'000) {
-      flush();
-    }
-  }
-  flush();
+void store_generated(pqxx::connection& conn, const datagen::generated& data) {
+  ingest::history_loader(conn).store(data.events);
 }
 
 }  // namespace plumb::test_support

@@ -1,7 +1,7 @@
 #pragma once
-// datagen's traffic stored as workers store it, without running workers: raw events through
-// storage::event_writer, with the rollup deltas of each finished visit built here from the
-// generator's visits (not by the worker's code). For the stats tests and the dashboard benchmark.
+// datagen's traffic for the stats tests: stored as workers store it (ingest::history_loader, the
+// path an e2e test proves equal to the generator's truth), and indexed with each event's visit so
+// tests compute expected answers from the generated events alone.
 
 #include <cstddef>
 #include <map>
@@ -26,8 +26,7 @@ struct stored_hit {
 // Every event of `data` (which must outlive the result), with its visit.
 std::vector<stored_hit> index_hits(const datagen::generated& data);
 
-// Writes every hit; the sites must exist. Later events of a visit carry a direct source of their
-// own, so reports must read the visit's source from its first event.
-void store_generated(pqxx::connection& conn, const datagen::generated& data, const std::vector<stored_hit>& hits);
+// Stores every event of `data`; the sites must exist.
+void store_generated(pqxx::connection& conn, const datagen::generated& data);
 
 }  // namespace plumb::test_support
