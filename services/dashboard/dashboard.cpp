@@ -32,9 +32,17 @@ constexpr std::string_view bundle_cache_control = "public, max-age=31536000, imm
 
 // The web app's own URLs (web/src/app.js routes them in the browser): each answers with the same
 // page, so any view can be bookmarked or reloaded. The page holds no data; the API is guarded.
-constexpr std::array<std::string_view, 10> app_pages{
+constexpr std::array<std::string_view, 9> app_pages{
     "/",         "/login", "/signup",       "/reset-password",         "/invitation",
-    "/account", "/sites", "/sites/{site}", "/sites/{site}/settings", "/share/{share}"};
+    "/account", "/sites", "/sites/{site}", "/sites/{site}/settings"};
+// The shared-link page, which customers embed in their own sites (`?embed=true`).
+constexpr std::string_view shared_link_page = "/share/{share}";
+
+// Every page's CSP; `frame_ancestors` says who may frame it.
+std::string content_security_policy(std::string_view frame_ancestors) {
+  return "default-src 'self'; img-src 'self' data:; frame-ancestors " + std::string(frame_ancestors) +
+         "; base-uri 'none'; form-action 'self'; object-src 'none'";
+}
 
 }  // namespace
 
@@ -66,6 +74,11 @@ void add_web_routes(http::router& routes) {
     routes.add(http::verb::get, std::string(path),
                [page](const http::request& req) { return http::serve(*page, req); });
   }
+  // Any site may frame a shared link: it shows only what its link already makes public. (Browsers
+  // obey frame-ancestors over the default X-Frame-Options: DENY.)
+  routes.add(http::verb::get, std::string(shared_link_page), [page](const http::request& req) {
+    return http::serve(*page, req).with_header("Content-Security-Policy", content_security_policy("*"));
+  });
 }
 
 void add_dashboard_routes(secure_routes& secure, http::router& routes, metrics::registry& registry,
@@ -86,9 +99,7 @@ void add_dashboard_routes(secure_routes& secure, http::router& routes, metrics::
 }
 
 std::vector<http::header> security_headers() {
-  return {{"Content-Security-Policy",
-           "default-src 'self'; img-src 'self' data:; "
-           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"},
+  return {{"Content-Security-Policy", content_security_policy("'none'")},
           {"X-Content-Type-Options", "nosniff"},
           {"Referrer-Policy", "strict-origin-when-cross-origin"},
           {"X-Frame-Options", "DENY"},

@@ -102,3 +102,27 @@ TEST_CASE("every response also carries HSTS, nosniff and no framing, and never C
     CHECK(name.rfind("Access-Control-", 0) != 0);
   }
 }
+
+TEST_CASE("only the shared-link page may be framed, by any site, and with the same policy otherwise") {
+  const auto routes = web_router();
+  std::string default_policy;
+  for (const auto& h : dashboard::security_headers()) {
+    if (h.name == "Content-Security-Policy") {
+      default_policy = h.value;
+    }
+  }
+  const auto shared = get(routes, "/share/abc123");
+  REQUIRE(shared);
+  CHECK(shared->status == 200);
+  const auto policy = shared->header_value("Content-Security-Policy");
+  REQUIRE(policy);
+  CHECK(policy->find("frame-ancestors *;") != std::string_view::npos);
+  // Apart from who may frame it, the page gets the policy every other page has.
+  std::string expected = default_policy;
+  expected.replace(expected.find("'none'"), 6, "*");
+  CHECK(*policy == expected);
+  // Every other page keeps the default (no header of its own; the server adds the default).
+  const auto login = get(routes, "/login");
+  REQUIRE(login);
+  CHECK_FALSE(login->header_value("Content-Security-Policy"));
+}
