@@ -185,15 +185,16 @@ bench_dsn() { printf '%s' "${PLUMB_TEST_PG_DSN%/postgres}/$1"; }
 # bench_site NUMBER: the domain of bench site NUMBER (1-based).
 bench_site() { printf 'site%02d.bench.example' "$1"; }
 
-# bench_worker_db DATABASE PREFIX: a fresh database with the schema, one account and the sites.
-bench_worker_db() {
-  local db=$1 prefix=$2 i
+# bench_db DATABASE PREFIX [SITES]: a fresh database with the schema, one account and SITES UTC
+# sites (default BENCH_WORKER_SITES), named by bench_site.
+bench_db() {
+  local db=$1 prefix=$2 sites=${3:-$BENCH_WORKER_SITES} i
   bench_psql postgres "DROP DATABASE IF EXISTS $db" >/dev/null
   bench_psql postgres "CREATE DATABASE $db" >/dev/null
   bench_plumbctl "$db" "$prefix" migrate >/dev/null || die "plumbctl migrate failed"
   bench_plumbctl "$db" "$prefix" account create --email bench@plumb.local --password bench-password \
     >/dev/null || die "plumbctl account create failed"
-  for ((i = 1; i <= BENCH_WORKER_SITES; i++)); do
+  for ((i = 1; i <= sites; i++)); do
     bench_plumbctl "$db" "$prefix" site create "$(bench_site "$i")" --tz UTC \
       --account bench@plumb.local >/dev/null || die "plumbctl site create failed"
   done
@@ -312,7 +313,7 @@ bench_worker_drain() {
   local elapsed rate cpu_per_million redis_before redis_after
   db=bench_w${workers}_r$run
   prefix="bw$workers-r$run:"
-  bench_worker_db "$db" "$prefix"
+  bench_db "$db" "$prefix"
   mapfile -t site_args < <(bench_site_args)
   # A fixed seed and start (the UTC day a week ago): every run of the day drains the same events.
   total=$(bench_plumbctl "$db" "$prefix" gen "${site_args[@]}" --events "$BENCH_WORKER_EVENTS" \
@@ -371,7 +372,7 @@ bench_copy_baseline() {
 bench_live_start() {
   BENCH_LIVE_DB=$1
   BENCH_LIVE_PREFIX="$1:"
-  bench_worker_db "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX"
+  bench_db "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX"
   bench_start_workers 2 "$BENCH_LIVE_DB" "$BENCH_LIVE_PREFIX"
   sleep 1
   bench_workers_alive
@@ -482,24 +483,20 @@ wait_http() {
 BENCH_DASHBOARD_SITES=1000
 BENCH_DASHBOARD_PAGEVIEWS=${PLUMB_BENCH_PAGEVIEWS:-10000000}
 bench_dashboard() {
-  local db=bench_dashboard prefix="bd:" i weight
-  local -a args=()
+  local db=bench_dashboard prefix="bd:" i
+  local -a args=() weights=()
   ensure_packages "${PACKAGES[@]}"
   build_release
   start_test_datastores
   BENCH_PG_PORT=$(pg_port "$TEST_DIR/pg")
   say "benchmark: dashboard, $BENCH_DASHBOARD_SITES sites, $BENCH_DASHBOARD_PAGEVIEWS pageviews over 365 days"
-  bench_psql postgres "DROP DATABASE IF EXISTS $db" >/dev/null
-  bench_psql postgres "CREATE DATABASE $db" >/dev/null
-  bench_plumbctl "$db" "$prefix" migrate >/dev/null || die "plumbctl migrate failed"
-  bench_plumbctl "$db" "$prefix" account create --email bench@plumb.local --password bench-password \
-    >/dev/null || die "plumbctl account create failed"
+  bench_db "$db" "$prefix" "$BENCH_DASHBOARD_SITES"
+  # Weights out of 100,000: site 1 40,000, the others 60,000 split as 1/(i-1) (at least 1).
+  mapfile -t weights < <(awk -v n="$BENCH_DASHBOARD_SITES" 'BEGIN {
+    print 40000; for (k = 1; k < n; k++) h += 1 / k
+    for (i = 2; i <= n; i++) { w = int(60000 / (h * (i - 1)) + 0.5); print (w < 1 ? 1 : w) } }')
   for ((i = 1; i <= BENCH_DASHBOARD_SITES; i++)); do
-    bench_plumbctl "$db" "$prefix" site create "$(printf 'site%04d.bench.example' "$i")" --tz UTC \
-      --account bench@plumb.local >/dev/null || die "plumbctl site create failed"
-    weight=$(awk -v i="$i" 'BEGIN { if (i == 1) { print 40000; exit } h = 0; for (k = 1; k < 1000; k++) h += 1 / k;
-      w = int(60000 / (h * (i - 1)) + 0.5); print (w < 1 ? 1 : w) }')
-    args+=(--site "$(printf 'site%04d.bench.example' "$i")" --weight "$(printf 'site%04d.bench.example' "$i")=$weight")
+    args+=(--site "$(bench_site "$i")" --weight "$(bench_site "$i")=${weights[i - 1]}")
   done
   note "sites created; storing the history with plumbctl gen --bulk (this takes a while)"
   local started=$SECONDS
@@ -510,7 +507,7 @@ bench_dashboard() {
   note "stored in $((SECONDS - started)) s: $(bench_psql "$db" "SELECT count(*) FROM events e JOIN dimension_values v ON v.site_id = e.site_id AND v.id = e.name_id AND v.value = 'pageview' WHERE e.site_id = 1") pageviews" \
     "for the largest site"
   "$BUILD_DIR/tests/dashboard_bench" "$(bench_dsn "$db")" "${PLUMB_BENCH_ROUNDS:-20}" \
-    site0001.bench.example site0500.bench.example site1000.bench.example
+    "$(bench_site 1)" "$(bench_site 500)" "$(bench_site "$BENCH_DASHBOARD_SITES")"
 }
 
 cmd_bench() {

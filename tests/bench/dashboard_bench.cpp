@@ -127,8 +127,12 @@ int main(int argc, char** argv) {
       key = storage::create_api_key(tx, site->account_id, storage::api_scope::stats_read);
       last_day = tx.exec_params1("SELECT (max(received_at) AT TIME ZONE 'UTC')::date::text FROM events WHERE site_id = $1",
                                  site_id)[0]
-                     .as<std::string>();
+                     .as<std::string>("");
       tx.commit();
+    }
+    if (last_day.empty()) {
+      std::cerr << size << " site " << domain << " got no events (too small a dataset): skipped\n";
+      continue;
     }
     for (const auto& [label, days] : std::vector<std::pair<std::string, int>>{{"7d", 7}, {"30d", 30}, {"365d", 365}}) {
       const std::string first_day = pqxx::work(conn)
