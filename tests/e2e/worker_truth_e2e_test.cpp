@@ -54,6 +54,20 @@ struct system_under_test {
 };
 
 
+// Every rollup row of the database equals the truth of `data` (see e2e::compare_rollups).
+void check_rollups(pqxx::connection& conn, const system_under_test& sut, const datagen::generated& data,
+                   bool visit_visitors_exact) {
+  const auto result = e2e::compare_rollups(
+      conn, data, {{sut.utc_site, 0}, {sut.kolkata_site, kolkata_offset_ms}}, visit_visitors_exact);
+  std::string report;
+  for (const auto& line : result.mismatches) {
+    report += line + "\n";
+  }
+  INFO(result.rows_compared << " rollup rows compared; mismatches:\n" << report);
+  CHECK(result.rows_compared > 1'000);
+  CHECK(result.mismatches.empty());
+}
+
 // Pushes the traffic, runs `worker_count` workers until it is stored, compares with the truth.
 // `in_order`: one worker without fairness deferrals, so every event is seen in stream order.
 void check_against_truth(std::int64_t events, int worker_count, bool in_order) {
@@ -81,15 +95,7 @@ void check_against_truth(std::int64_t events, int worker_count, bool in_order) {
   INFO("worker log:\n" << workers[0]->output());
   REQUIRE(drained);
 
-  const auto result = e2e::compare_rollups(conn, data, {{sut.utc_site, 0}, {sut.kolkata_site, kolkata_offset_ms}},
-                                           in_order);
-  std::string report;
-  for (const auto& line : result.mismatches) {
-    report += line + "\n";
-  }
-  INFO(result.rows_compared << " rollup rows compared; mismatches:\n" << report);
-  CHECK(result.rows_compared > 1'000);
-  CHECK(result.mismatches.empty());
+  check_rollups(conn, sut, data, in_order);
 }
 
 }  // namespace
@@ -138,13 +144,5 @@ TEST_CASE("plumbctl gen --bulk stores history that rolls up exactly to the truth
 
   pqxx::connection conn(sut.db.dsn());
   CHECK(pqxx::work(conn).exec1("SELECT count(*) FROM events")[0].as<std::size_t>() == data.events.size());
-  const auto compared = e2e::compare_rollups(
-      conn, data, {{sut.utc_site, 0}, {sut.kolkata_site, kolkata_offset_ms}}, /*visit_visitors_exact=*/true);
-  std::string report;
-  for (const auto& line : compared.mismatches) {
-    report += line + "\n";
-  }
-  INFO(compared.rows_compared << " rollup rows compared; mismatches:\n" << report);
-  CHECK(compared.rows_compared > 1'000);
-  CHECK(compared.mismatches.empty());
+  check_rollups(conn, sut, data, /*visit_visitors_exact=*/true);
 }
