@@ -160,7 +160,7 @@ TEST_CASE("a city database's country, region and city go into the stream entry, 
   CHECK(decoded->region == "DE-BY");
   CHECK(decoded->city == "Munich");
   // Unknown fields are absent, not empty: entries stay as short as before for country databases.
-  for (const std::size_t entry : {2, 3}) {
+  for (const std::size_t entry : {std::size_t{2}, std::size_t{3}}) {
     for (const auto& [k, v] : f.stream[entry]) {
       CHECK(k != "rg");
       CHECK(k != "ci");
