@@ -131,10 +131,7 @@ TEST_CASE("a city database's country, region and city go into the stream entry, 
   namespace mmdb = geo::testing::mmdb;
   const geo::testing::temp_file file(geo::testing::build_mmdb({
       // GeoIP2 City layout: ISO 3166-2 subdivision code and English name.
-      {"198.51.100.0", 24,
-       mmdb::map({{"country", mmdb::map({{"iso_code", mmdb::utf8("DE")}})},
-                  {"subdivisions", mmdb::array({mmdb::map({{"iso_code", mmdb::utf8("BY")}})})},
-                  {"city", mmdb::map({{"names", mmdb::map({{"en", mmdb::utf8("Munich")}})}})}})},
+      {"198.51.100.0", 24, mmdb::geoip2_city("DE", "BY", "Munich")},
       // The flat layout of DB-IP's city files: a city but no region code.
       {"203.0.113.0", 24,
        mmdb::map({{"country_code", mmdb::utf8("FR")}, {"city", mmdb::utf8("Paris")}})},

@@ -65,10 +65,7 @@ TEST_CASE("1,000 hits over HTTP are counted exactly once by the dashboard API") 
   // A city database placing the loopback hits in Munich (GeoIP2 City layout).
   namespace mmdb = plumb::geo::testing::mmdb;
   const plumb::geo::testing::temp_file city_db(plumb::geo::testing::build_mmdb({
-      {"127.0.0.0", 8,
-       mmdb::map({{"country", mmdb::map({{"iso_code", mmdb::utf8("DE")}})},
-                  {"subdivisions", mmdb::array({mmdb::map({{"iso_code", mmdb::utf8("BY")}})})},
-                  {"city", mmdb::map({{"names", mmdb::map({{"en", mmdb::utf8("Munich")}})}})}})},
+      {"127.0.0.0", 8, mmdb::geoip2_city("DE", "BY", "Munich")},
   }));
   process collector(service_binary("collector"), {},
                     with({{"PLUMB_COLLECTOR_LISTEN", "127.0.0.1:0"},
