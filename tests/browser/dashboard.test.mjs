@@ -379,7 +379,8 @@ describe('web dashboard', () => {
     for (const [label, property, pattern] of [['Regions', 'visit:region', '^[A-Z]{2}-'], ['Cities', 'visit:city', ', [A-Z]{2}']]) {
       await owner.locator('[data-box=locations] .tabs button', { hasText: label }).click();
       await owner.waitForFunction(
-        (re) => document.querySelector('[data-box=locations] tbody tr')?.dataset.value.match(new RegExp(re)),
+        // The tab's rows have replaced the previous tab's ("(none)" may come first).
+        (re) => [...document.querySelectorAll('[data-box=locations] tbody tr')].some((tr) => new RegExp(re).test(tr.dataset.value)),
         pattern
       );
       await assertBoxMatchesApi(owner, GENERATED, 'locations', property, ['visitors'], 'period=30d');
