@@ -85,11 +85,11 @@ function(plumb_wire_tests prefix dir)
   plumb_add_tests(${prefix} LABEL redis SOURCES ${redis} DEPS ${ARGN} plumb::test_support)
 endfunction()
 
-# plumb_add_service(<name> DEPS ...)
+# plumb_add_service(<name> DEPS ... [TEST_DEPS ...])
 # A service is an object library (every .cpp in its folder but main.cpp and tests) plus a thin
-# executable from main.cpp; its tests link the same objects.
+# executable from main.cpp; its tests link the same objects (and TEST_DEPS).
 function(plumb_add_service name)
-  cmake_parse_arguments(S "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(S "" "" "DEPS;TEST_DEPS" ${ARGN})
   set(dir ${CMAKE_CURRENT_SOURCE_DIR})
   file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.cpp)
   list(FILTER sources EXCLUDE REGEX "(_test|/main)\\.cpp$")
@@ -98,7 +98,7 @@ function(plumb_add_service name)
   target_link_libraries(${name}_objects PUBLIC ${S_DEPS} PRIVATE plumb_options)
   add_executable(${name} ${dir}/main.cpp)
   target_link_libraries(${name} PRIVATE ${name}_objects plumb_options plumb_allocator)
-  plumb_wire_tests(${name} ${dir} ${name}_objects)
+  plumb_wire_tests(${name} ${dir} ${name}_objects ${S_TEST_DEPS})
 endfunction()
 
 # plumb_embed_files(<target> NAMESPACE ns FUNCTION fn FILES ...)

@@ -71,7 +71,10 @@ void ingest_handler::accept(hit_request hit, const http::request& req, http::res
   e.interactive = hit.interactive;
   e.props_json = std::move(hit.props_json);
   e.revenue = hit.revenue;
-  e.country = geo_.lookup(ip).country;
+  auto location = geo_.lookup(ip);
+  e.country = std::move(location.country);
+  e.region = std::move(location.region);
+  e.city = std::move(location.city);
   e.user_agent = std::move(user_agent);
   const auto client = core::ip_address::parse(ip);
 

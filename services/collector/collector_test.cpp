@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "plumb/geo/testing/mmdb_writer.hpp"
 #include "plumb/http/router.hpp"
 #include "plumb/queue/stream.hpp"
 
@@ -14,7 +15,7 @@ namespace {
 struct fixture {
   site_cache sites;
   salt_store salts;
-  geo::resolver geo = geo::resolver::none();
+  geo::resolver geo;
   core::fake_clock clock{core::from_unix_ms(1'700'000'000'000)};  // 2023-11-14T22:13:20Z
   metrics::registry registry;
   std::vector<events::fields> stream;
@@ -22,7 +23,8 @@ struct fixture {
   bool storage_fails = false;
   http::router routes;
 
-  explicit fixture(std::vector<core::cidr> proxies = {}) {
+  explicit fixture(std::vector<core::cidr> proxies = {}, geo::resolver g = geo::resolver::none())
+      : geo(std::move(g)) {
     sites.replace({{"example.com", {1, "UTC", false, {}, {}}}, {"private.example", {2, "UTC", true, {}, {}}}});
     using namespace std::chrono;
     salts.set(sys_days(year(2023) / 11 / 14), std::string(salt_bytes, 'a'));
@@ -122,6 +124,52 @@ TEST_CASE("an accepted hit becomes a complete stream entry without the IP") {
         visitor_hash(std::string(salt_bytes, 'b'), 1, "198.51.100.9", "Mozilla/5.0 test"));
   for (const auto& [k, v] : f.stream[0]) {
     CHECK(v.find("198.51.100.9") == std::string::npos);
+  }
+}
+
+TEST_CASE("a city database's country, region and city go into the stream entry, the IP does not") {
+  namespace mmdb = geo::testing::mmdb;
+  const geo::testing::temp_file file(geo::testing::build_mmdb({
+      // GeoIP2 City layout: ISO 3166-2 subdivision code and English name.
+      {"198.51.100.0", 24, mmdb::geoip2_city("DE", "BY", "Munich")},
+      // The flat layout of DB-IP's city files: a city but no region code.
+      {"203.0.113.0", 24,
+       mmdb::map({{"country_code", mmdb::utf8("FR")}, {"city", mmdb::utf8("Paris")}})},
+      {"192.0.2.0", 24, mmdb::map({{"country_code", mmdb::utf8("NL")}})},
+  }));
+  auto opened = geo::resolver::open({file.path()});
+  REQUIRE(opened);
+  fixture f({}, std::move(*opened));
+  const std::vector<http::header> ua{{"User-Agent", "Mozilla/5.0 test"}};
+  for (const char* peer : {"198.51.100.9", "203.0.113.7", "192.0.2.1", "10.0.0.1"}) {
+    REQUIRE(f.send(http::verb::post, "/api/event", std::string(pageview), ua, peer).status == 202);
+  }
+  REQUIRE(f.stream.size() == 4);
+  CHECK(f.field(0, "cc") == "DE");
+  CHECK(f.field(0, "rg") == "DE-BY");
+  CHECK(f.field(0, "ci") == "Munich");
+  CHECK(f.field(1, "cc") == "FR");
+  CHECK(f.field(1, "rg").empty());
+  CHECK(f.field(1, "ci") == "Paris");
+  CHECK(f.field(2, "cc") == "NL");
+  const auto decoded = events::decode(f.stream[0]);
+  REQUIRE(decoded);
+  CHECK(decoded->region == "DE-BY");
+  CHECK(decoded->city == "Munich");
+  // Unknown fields are absent, not empty: entries stay as short as before for country databases.
+  for (const std::size_t entry : {std::size_t{2}, std::size_t{3}}) {
+    for (const auto& [k, v] : f.stream[entry]) {
+      CHECK(k != "rg");
+      CHECK(k != "ci");
+      CHECK((entry == 2 || k != "cc"));
+    }
+  }
+  for (const auto& entry : f.stream) {
+    for (const auto& [k, v] : entry) {
+      for (const char* ip : {"198.51.100.9", "203.0.113.7", "192.0.2.1", "10.0.0.1"}) {
+        CHECK(v.find(ip) == std::string::npos);
+      }
+    }
   }
 }
 

@@ -96,8 +96,8 @@ TEST_CASE("deleting a site deletes its data and unpublishes it") {
           "INSERT INTO events (site_id, received_at, event_id, visit_id, visitor_hash, name_id, interactive, "
           "hostname_id, page_id, source_id, referrer_id, channel_id, utm_source_id, utm_medium_id, utm_campaign_id, "
           "utm_term_id, utm_content_id, country_id, browser_id, browser_version_id, os_id, os_version_id, device_id, "
-          "screen_id) VALUES ($1, to_timestamp(1700000000), gen_random_uuid(), gen_random_uuid(), 1, $2, true, "
-          "$2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2)",
+          "screen_id, region_id, city_id) VALUES ($1, to_timestamp(1700000000), gen_random_uuid(), gen_random_uuid(), 1, "
+          "$2, true, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2, $2)",
           id, value);
       tx.exec_params("INSERT INTO dropped_events VALUES ($1, to_timestamp(1700000000), gen_random_uuid())", id);
       tx.exec_params("INSERT INTO rollups (site_id, dimension, bucket, value_id, pageviews) "

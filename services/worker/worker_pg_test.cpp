@@ -146,7 +146,13 @@ TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") 
   landing.referrer = "https://www.google.com/search?q=plumb";
   landing.screen_width = 1280;
   landing.country = "DE";
+  landing.region = "DE-BY";
+  landing.city = "Munich";
   auto second = f.make_event();
+  // Processed first, but the visit's location stays its first event's.
+  second.country = "AT";
+  second.region = "AT-9";
+  second.city = "Vienna";
   second.received_ms = landing.received_ms + 40'000;
   second.id = core::event_id::generate(core::from_unix_ms(second.received_ms));
   second.url = "https://worker.example/docs";
@@ -200,6 +206,12 @@ TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") 
   CHECK(f.rollup(dimension::device, "desktop", "visits") == 1);
   CHECK(f.rollup(dimension::screen, "laptop", "visits") == 1);
   CHECK(f.rollup(dimension::country, "DE", "visits") == 1);
+  CHECK(f.rollup(dimension::country, "AT", "visits") == 0);
+  CHECK(f.rollup(dimension::region, "DE-BY", "visits") == 1);
+  CHECK(f.rollup(dimension::region, "DE-BY", "pageviews") == 2);
+  CHECK(f.rollup(dimension::region, "AT-9", "visits") == 0);
+  CHECK(f.rollup(dimension::city, "Munich, DE-BY", "visits") == 1);
+  CHECK(f.rollup(dimension::city, "Vienna, AT-9", "visits") == 0);
   // The query string never reaches storage.
   pqxx::connection conn(f.db.dsn());
   pqxx::work tx(conn);
@@ -208,6 +220,17 @@ TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") 
   CHECK(tx.exec_params1("SELECT sum(revenue)::text FROM rollups WHERE site_id = $1 AND dimension = $2",
                         f.site_id, static_cast<int>(dimension::revenue))[0].as<std::string>() == "12.500000");
   CHECK(tx.exec_params1("SELECT count(DISTINCT visit_id) FROM events WHERE site_id = $1", f.site_id)[0].as<int>() == 1);
+  // Each raw event keeps its own location (filters read the visit's, from its opening event).
+  const auto located = tx.exec_params(
+      "SELECT r.value, c.value FROM events e"
+      " JOIN dimension_values r ON r.site_id = e.site_id AND r.id = e.region_id"
+      " JOIN dimension_values c ON c.site_id = e.site_id AND c.id = e.city_id"
+      " WHERE e.site_id = $1 ORDER BY e.received_at",
+      f.site_id);
+  REQUIRE(located.size() == 3);
+  CHECK(located[0][0].as<std::string>() == "DE-BY");
+  CHECK(located[0][1].as<std::string>() == "Munich, DE-BY");
+  CHECK(located[1][1].as<std::string>() == "Vienna, AT-9");
 }
 
 TEST_CASE("a flooding site's backlog is deferred so other sites' events go first, and all land once") {

@@ -373,6 +373,31 @@ describe('web dashboard', () => {
     await assertBoxMatchesApi(owner, GENERATED, 'sources', 'visit:channel', ['visitors'], 'period=30d');
     await assertBoxMatchesApi(owner, GENERATED, 'locations', 'visit:country', ['visitors'], 'period=30d');
     await assertBoxMatchesApi(owner, GENERATED, 'devices', 'visit:browser', ['visitors'], 'period=30d');
+
+    // Locations has Regions and Cities tabs (the generated visitors have both); a city row filters
+    // the dashboard by its value, which names the city's region ("Munich, DE-BY").
+    for (const [label, property, pattern] of [['Regions', 'visit:region', '^[A-Z]{2}-'], ['Cities', 'visit:city', ', [A-Z]{2}']]) {
+      await owner.locator('[data-box=locations] .tabs button', { hasText: label }).click();
+      await owner.waitForFunction(
+        // The tab's rows have replaced the previous tab's ("(none)" may come first).
+        (re) => [...document.querySelectorAll('[data-box=locations] tbody tr')].some((tr) => new RegExp(re).test(tr.dataset.value)),
+        pattern
+      );
+      await assertBoxMatchesApi(owner, GENERATED, 'locations', property, ['visitors'], 'period=30d');
+    }
+    const city = await owner.$$eval('[data-box=locations] tbody tr', (trs) => trs.map((tr) => tr.dataset.value).find((v) => v !== ''));
+    await owner.locator(`[data-box=locations] tr[data-value="${city}"] button`).click();
+    await owner.waitForURL((url) => new URL(url).searchParams.getAll('f').includes(`visit:city==${city}`));
+    const cityQuery = `${query}&filters=${encodeURIComponent(`visit:city==${city}`)}`;
+    const cityTotals = await statsApi(owner, `/api/v1/stats/aggregate?site_id=${GENERATED}&metrics=visitors&${cityQuery}`);
+    assert.ok(cityTotals.results.visitors.value < totals.visitors.value, `${city} is a part of the visitors`);
+    await owner.waitForFunction(
+      (v) => document.querySelector('[data-metric=visitors] .stat-value')?.dataset.value === String(v),
+      cityTotals.results.visitors.value
+    );
+    await assertTopStatsMatchApi(owner, GENERATED, cityQuery);
+    await owner.goto(`${dashboardOrigin}/sites/${GENERATED}?${query}`);
+    await waitForBoxRows(owner, 'pages');
     await owner.screenshot({ path: path.join(artifacts, 'dashboard-desktop.png'), fullPage: true });
 
     await owner.setViewportSize({ width: 375, height: 800 });

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "plumb/geo/testing/mmdb_writer.hpp"
 #include "plumb/test_support/environment.hpp"
 #include "plumb/test_support/process.hpp"
 #include "plumb/test_support/redis_server.hpp"
@@ -61,7 +62,15 @@ TEST_CASE("1,000 hits over HTTP are counted exactly once by the dashboard API") 
   const std::string key = trim(key_run.out);
   REQUIRE(key.rfind("plumb_", 0) == 0);
 
-  process collector(service_binary("collector"), {}, with({{"PLUMB_COLLECTOR_LISTEN", "127.0.0.1:0"}, {"PLUMB_SPOOL_DIR", spool.path().string()}}));
+  // A city database placing the loopback hits in Munich (GeoIP2 City layout).
+  namespace mmdb = plumb::geo::testing::mmdb;
+  const plumb::geo::testing::temp_file city_db(plumb::geo::testing::build_mmdb({
+      {"127.0.0.0", 8, mmdb::geoip2_city("DE", "BY", "Munich")},
+  }));
+  process collector(service_binary("collector"), {},
+                    with({{"PLUMB_COLLECTOR_LISTEN", "127.0.0.1:0"},
+                          {"PLUMB_SPOOL_DIR", spool.path().string()},
+                          {"PLUMB_GEOIP_DB", city_db.path()}}));
   process worker_a(service_binary("worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-a"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
   process worker_b(service_binary("worker"), {}, with({{"PLUMB_WORKER_NAME", "e2e-b"}, {"PLUMB_WORKER_BATCH_WAIT_MS", "100"}}));
   // The dashboard as in production: the plumb_dashboard role, under row-level security.
@@ -106,6 +115,16 @@ TEST_CASE("1,000 hits over HTTP are counted exactly once by the dashboard API") 
   // Nothing more trickles in afterwards (no duplicates, no stray events).
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(dashboard_pageviews(dashboard_port, key, site) == 1'000);
+
+  // Every visit is in the city database's region and city.
+  for (const auto& [property, value] : {std::pair{"visit:region", "DE-BY"}, std::pair{"visit:city", "Munich, DE-BY"}}) {
+    const auto located = http_request(
+        "GET", dashboard_port,
+        "/api/v1/stats/breakdown?site_id=e2e.example&period=day&metrics=pageviews&property=" + std::string(property), "",
+        {{"Authorization", "Bearer " + key}});
+    CHECK(located.status == 200);
+    CHECK(located.body.find(std::string(R"(":")") + value + R"(","pageviews":1000})") != std::string::npos);
+  }
 
   // The API refuses bad keys, other tenants' sites and unknown metrics clearly.
   CHECK(http_request("GET", dashboard_port, "/api/v1/stats/aggregate?site_id=e2e.example&period=day", "",

@@ -2,6 +2,7 @@
 // proto/openapi.json, bad input gets 400 with the valid values, CSV exports are streamed.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "plumb/datagen/generator.hpp"
@@ -179,6 +180,8 @@ TEST_CASE("stats responses conform to proto/openapi.json") {
       {"/api/stats/api.example/main-graph?" + period + "&metrics=visitors&compare=previous_period", "MainGraph"},
       {"/api/stats/api.example/main-graph?period=realtime&metrics=pageviews", "MainGraph"},
       {"/api/stats/api.example/breakdown?" + period + "&property=visit:country&limit=3&page=2", "BreakdownBox"},
+      {"/api/stats/api.example/breakdown?" + period + "&property=visit:city&filters=visit:region==DE-BY", "BreakdownBox"},
+      {v1 + "breakdown" + site + "&property=visit:region&filters=visit:city==Springfield%2C%20US-IL", "Breakdown"},
       {v1 + "aggregate?site_id=api.example&metrics=visitorz", "Errors"},
       {v1 + "breakdown?site_id=api.example&property=visit:planet", "Errors"},
       {v1 + "aggregate?site_id=api.example&period=fortnight", "Errors"},
@@ -195,6 +198,15 @@ TEST_CASE("stats responses conform to proto/openapi.json") {
       FAIL_CHECK(p << " in " << reply.body.substr(0, 300));
     }
   }
+  // A city name shared by two states is two cities, each under its own region.
+  const auto springfields = json::parse(
+      s.get(v1 + "breakdown" + site + "&property=visit:city&filters=visit:region==US-IL%7CUS-MA").body);
+  REQUIRE(springfields);
+  std::set<std::string> cities;
+  for (const auto& row : *springfields->find("results")->as_array()) {
+    cities.insert(*row.find("city")->as_string());
+  }
+  CHECK(cities == std::set<std::string>{"Springfield, US-IL", "Springfield, US-MA"});
   // Errors list the valid values.
   CHECK(s.get(v1 + "aggregate?site_id=api.example&metrics=visitorz").body.find("valid metrics: visitors") != std::string::npos);
   CHECK(s.get(v1 + "breakdown?site_id=api.example&property=x").body.find("valid properties: event:page") != std::string::npos);
@@ -241,5 +253,6 @@ TEST_CASE("CSV exports are streamed and agree with the JSON views") {
   for (auto at = raw.body.find("\r\n"); at != std::string::npos; at = raw.body.find("\r\n", at + 2)) ++rows;
   CHECK(rows == s.data.events.size() + 1);
   CHECK(raw.body.starts_with("received_at,event_id,visit_id,name,hostname,page,"));
+  CHECK(raw.body.find(",screen,region,city,props,") != std::string::npos);
   CHECK(s.dashboard->stop() == 0);
 }

@@ -77,12 +77,36 @@ constexpr std::array<landing_source_row, 9> landing_table{{
 constexpr std::array<std::uint32_t, landing_table.size()> landing_weights{35, 25, 5, 6, 5,
                                                                           3,  4,  9, 8};
 
-struct country_row {
-  std::string_view code;  // "" = unknown (no GeoIP match)
+// Where visitors are, as the collector's GeoIP lookup reports it: a city database with region
+// codes (GeoIP2), one without (DB-IP's flat files: India here), a region without a city (Japan),
+// country only, or nothing. Springfield in two states and Paris in France and Texas check that a
+// city is told apart by its region.
+struct location_row {
+  std::string_view country;  // "" = unknown (no GeoIP match)
+  std::string_view region;
+  std::string_view city;
   std::uint32_t weight;
 };
-constexpr std::array<country_row, 8> country_table{
-    {{"US", 30}, {"DE", 15}, {"FR", 10}, {"GB", 10}, {"IN", 12}, {"BR", 8}, {"JP", 7}, {"", 8}}};
+constexpr std::array<location_row, 18> location_table{{
+    {"US", "US-CA", "San Francisco", 8},
+    {"US", "US-IL", "Springfield", 6},
+    {"US", "US-MA", "Springfield", 5},
+    {"US", "US-TX", "Paris", 3},
+    {"US", "US-NY", "New York", 5},
+    {"US", "", "", 3},
+    {"DE", "DE-BY", "Munich", 7},
+    {"DE", "DE-BE", "Berlin", 6},
+    {"DE", "", "", 2},
+    {"FR", "FR-IDF", "Paris", 7},
+    {"FR", "FR-ARA", "Lyon", 3},
+    {"GB", "GB-ENG", "London", 6},
+    {"GB", "GB-SCT", "Edinburgh", 4},
+    {"IN", "", "Mumbai", 7},
+    {"IN", "", "Bengaluru", 5},
+    {"BR", "BR-SP", "S\xC3\xA3o Paulo", 8},
+    {"JP", "JP-13", "", 7},
+    {"", "", "", 8},
+}};
 
 // Screen widths per device type; 0 means the tracker sent none.
 constexpr std::array<std::int32_t, 6> desktop_widths{1920, 1536, 1366, 2560, 1280, 0};
@@ -263,7 +287,7 @@ class generator {
     std::size_t site = 0;
     std::string origin;  // "https://[www.]host"
     std::size_t user_agent = 0;
-    std::string_view country;
+    const location_row* location = nullptr;
     std::optional<std::int32_t> screen_width;
   };
 
@@ -295,11 +319,11 @@ class generator {
     v.site = pick_site();
     v.origin = (rng_.chance(20) ? "https://www." : "https://") + hosts_[v.site];
     v.user_agent = rng_.pick(user_agent_weights);
-    std::array<std::uint32_t, country_table.size()> country_weights{};
-    for (std::size_t i = 0; i < country_table.size(); ++i) {
-      country_weights[i] = country_table[i].weight;
+    std::array<std::uint32_t, location_table.size()> location_weights{};
+    for (std::size_t i = 0; i < location_table.size(); ++i) {
+      location_weights[i] = location_table[i].weight;
     }
-    v.country = country_table[rng_.pick(country_weights)].code;
+    v.location = &location_table[rng_.pick(location_weights)];
     const auto device = user_agent_table[v.user_agent].device;
     std::int32_t width = 0;
     if (device == "mobile") {
@@ -354,7 +378,10 @@ class generator {
     a[dimension::utm_campaign] = source.utm_campaign;
     a[dimension::utm_term] = source.utm_term;
     a[dimension::utm_content] = source.utm_content;
-    a[dimension::country] = v.country;
+    a[dimension::country] = v.location->country;
+    a[dimension::region] = v.location->region;
+    a[dimension::city] =
+        events::city_value(v.location->country, v.location->region, v.location->city);
     a[dimension::browser] = ua.browser;
     a[dimension::browser_version] = ua.browser_version;
     a[dimension::os] = ua.os;
@@ -399,7 +426,9 @@ class generator {
       e.id = core::event_id::from_parts(t, random_a, random_b);
       e.site_id = site.id;
       e.screen_width = v.screen_width;
-      e.country = std::string(v.country);
+      e.country = std::string(v.location->country);
+      e.region = std::string(v.location->region);
+      e.city = std::string(v.location->city);
       e.user_agent = std::string(ua.user_agent);
       const std::int64_t day = utc_day(t);
       e.visitor_hash = daily_hash(opts_.seed, v.index, day);

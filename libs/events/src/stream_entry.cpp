@@ -79,6 +79,12 @@ void for_each_field(const event& e, const field_visitor& visit) {
   if (!e.country.empty()) {
     visit("cc", e.country);
   }
+  if (!e.region.empty()) {
+    visit("rg", e.region);
+  }
+  if (!e.city.empty()) {
+    visit("ci", e.city);
+  }
   if (!e.user_agent.empty()) {
     visit("ua", e.user_agent);
   }
@@ -174,6 +180,12 @@ expected<event, decode_error> decode(const fields& entry) {
   }
   if (const auto* cc = get("cc")) {
     e.country = *cc;
+  }
+  if (const auto* rg = get("rg")) {
+    e.region = *rg;
+  }
+  if (const auto* ci = get("ci")) {
+    e.city = *ci;
   }
   if (const auto* ua = get("ua")) {
     e.user_agent = *ua;

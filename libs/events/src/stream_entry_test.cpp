@@ -66,6 +66,8 @@ events::event event_of(const json::value& e) {
   out.visitor_hash = hex(e.find("visitor_hash"));
   out.previous_visitor_hash = hex(e.find("previous_visitor_hash"));
   out.country = text("country");
+  out.region = text("region");
+  out.city = text("city");
   out.user_agent = text("user_agent");
   return out;
 }

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "mmdb_test_writer.hpp"
+#include "plumb/geo/testing/mmdb_writer.hpp"
 
 namespace Catch {
 template <>

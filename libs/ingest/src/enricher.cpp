@@ -105,6 +105,8 @@ enriched_event enricher::enrich(const events::event& e) const {
   set(dimension::utm_term, std::move(utm.term));
   set(dimension::utm_content, std::move(utm.content));
   set(dimension::country, e.country);
+  set(dimension::region, e.region);
+  set(dimension::city, events::city_value(e.country, e.region, e.city));
   // The versions first: they read the family names that move next.
   set(dimension::browser_version, with_version(ua.browser, ua.browser_version));
   set(dimension::os_version, with_version(ua.os, ua.os_version));

@@ -40,6 +40,8 @@ TEST_CASE("an event serialises to the same bytes as its field pairs") {
   e.visitor_hash = 0xfedcba9876543210ULL;
   e.previous_visitor_hash = 7;
   e.country = "DE";
+  e.region = "DE-BY";
+  e.city = "München";
   e.user_agent = "Mozilla/5.0";
   const auto direct = queue::serialize(e);
   CHECK(direct == queue::serialize(events::encode(e)));

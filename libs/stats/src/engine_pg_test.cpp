@@ -448,7 +448,7 @@ TEST_CASE("every breakdown equals the truth") {
          {"visit:entry_page", "visit:source", "visit:referrer", "visit:channel", "visit:utm_source",
           "visit:utm_medium", "visit:utm_campaign", "visit:utm_term", "visit:utm_content",
           "visit:country", "visit:browser", "visit:browser_version", "visit:os", "visit:os_version",
-          "visit:device", "visit:screen"}) {
+          "visit:device", "visit:screen", "visit:region", "visit:city"}) {
       CHECK(check(zone, period + "property=" + property + "&metrics=" + visit_metrics,
                   stats::view::breakdown));
     }
@@ -488,6 +488,14 @@ TEST_CASE(
       {"visit:exit_page==/docs", false, visit_metrics},
       {"event:goal==Purchase", true, goal_metrics},
       {"event:goal==Signup;visit:country==US", false, goal_metrics},
+      {"visit:region==US-IL|DE-BY", true, visit_metrics},
+      // One name in two states, and in two countries: each city value is one of them.
+      {"visit:city==Springfield, US-IL", true, visit_metrics},
+      {"visit:city==Paris, FR-IDF", true, visit_metrics},
+      {"visit:city~Paris", true, visit_metrics},
+      {"visit:city==", true, visit_metrics},
+      {"visit:region==US-MA;visit:device==mobile", false, visit_metrics},
+      {"event:goal==Signup;visit:city!=Munich, DE-BY", false, goal_metrics},
   };
   for (const auto& zone : zones) {
     for (const auto& s : samples) {

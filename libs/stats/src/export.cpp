@@ -1,5 +1,6 @@
 #include "plumb/stats/export.hpp"
 
+#include <array>
 #include <cmath>
 
 #include "plumb/events/dimension.hpp"
@@ -8,11 +9,15 @@
 namespace plumb::stats {
 namespace {
 
-// Text columns of the export, in order, joined from the dictionary.
-constexpr std::string_view export_dimensions[] = {
-    "hostname",        "page",         "source",     "referrer",    "channel", "utm_source",
-    "utm_medium",      "utm_campaign", "utm_term",   "utm_content", "country", "browser",
-    "browser_version", "os",           "os_version", "device",      "screen"};
+// Text columns of the export, in order, joined from the dictionary: every dimension stored on an
+// event (the columns of storage::stored_dimensions), so a new one is exported without a change.
+constexpr auto export_dimensions = [] {
+  std::array<std::string_view, 2 + events::attribution_dimensions.size()> names{"hostname", "page"};
+  for (std::size_t i = 0; i < events::attribution_dimensions.size(); ++i) {
+    names[2 + i] = events::name_of(events::attribution_dimensions[i]);
+  }
+  return names;
+}();
 
 void append_number(std::string& out, double value) {
   if (value == std::floor(value) && std::fabs(value) < 1e15) {

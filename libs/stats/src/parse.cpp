@@ -26,7 +26,7 @@ struct property_row {
   dimension id;
   std::string_view key;  // breakdown rows carry the value under this key
 };
-constexpr std::array<property_row, 22> property_table{{
+constexpr std::array<property_row, 24> property_table{{
     {"event:page", dimension::page, "page"},
     {"event:hostname", dimension::hostname, "hostname"},
     {"event:goal", dimension::event, "goal"},
@@ -42,6 +42,8 @@ constexpr std::array<property_row, 22> property_table{{
     {"visit:utm_term", dimension::utm_term, "utm_term"},
     {"visit:utm_content", dimension::utm_content, "utm_content"},
     {"visit:country", dimension::country, "country"},
+    {"visit:region", dimension::region, "region"},  // ISO 3166-2: "DE-BY"
+    {"visit:city", dimension::city, "city"},        // events::city_value: "Munich, DE-BY"
     {"visit:browser", dimension::browser, "browser"},
     {"visit:browser_version", dimension::browser_version, "browser_version"},
     {"visit:os", dimension::os, "os"},

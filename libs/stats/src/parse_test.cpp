@@ -67,6 +67,21 @@ TEST_CASE("filters: is, is not, contains, does not contain, alternatives, AND") 
   CHECK_FALSE(parse_filters("event:page<>x"));
 }
 
+TEST_CASE("region and city: Plausible's property names, city values qualified by region") {
+  const auto f = parse_filters("visit:region==DE-BY|US-IL;visit:city==Springfield, US-IL|Paris, FR");
+  REQUIRE(f);
+  REQUIRE(f->size() == 2);
+  CHECK((*f)[0].target == property{dimension::region, {}});
+  CHECK((*f)[0].values == std::vector<std::string>{"DE-BY", "US-IL"});
+  CHECK((*f)[1].target == property{dimension::city, {}});
+  CHECK((*f)[1].values == std::vector<std::string>{"Springfield, US-IL", "Paris, FR"});
+  CHECK(breakdown_key(*parse_property("visit:region")) == "region");
+  CHECK(breakdown_key(*parse_property("visit:city")) == "city");
+  CHECK(property_name({dimension::city, {}}) == "visit:city");
+  CHECK(is_visit_dimension(dimension::region));
+  CHECK(is_visit_dimension(dimension::city));
+}
+
 TEST_CASE("unknown names are refused with the valid ones listed") {
   CHECK(error_of({{"metrics", "visitors,nope"}}, view::aggregate, "metrics")
             .find("valid metrics: visitors, visits") != std::string::npos);

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
+#include <string>
 
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/migrations.hpp"
@@ -32,13 +33,15 @@ TEST_CASE("migrations apply once and record their version") {
   test_support::scoped_database db;
   pqxx::connection conn(db.dsn());
   const auto first = storage::migrate(conn);
-  CHECK(first.applied.size() == static_cast<std::size_t>(storage::latest_migration_version()));
+  // Numbers may have gaps (a change reserves its number before the one below it is merged).
+  REQUIRE_FALSE(first.applied.empty());
+  CHECK(std::stoi(first.applied.back()) == storage::latest_migration_version());
   CHECK(first.current_version == storage::latest_migration_version());
   const auto second = storage::migrate(conn);
   CHECK(second.applied.empty());
   CHECK(second.current_version == first.current_version);
   pqxx::work tx(conn);
-  CHECK(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>() == first.current_version);
+  CHECK(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<std::size_t>() == first.applied.size());
 }
 
 TEST_CASE("accounts, sites and API keys validate input and refuse duplicates") {

@@ -63,8 +63,8 @@ struct visit_truth {
   std::int64_t events = 0;  // custom events (not pageviews)
   bool bounce = false;      // exactly one pageview and no interactive custom event
   // Values of the visit dimensions (events::attribution_dimensions: source, referrer, channel,
-  // utm_*, country, browser, browser_version, os, os_version, device, screen) as reports must
-  // show them. Every one of the 15 is present; "" is a value like any other.
+  // utm_*, country, browser, browser_version, os, os_version, device, screen, region, city) as
+  // reports must show them. Every one of the 17 is present; "" is a value like any other.
   std::map<events::dimension, std::string> attribution;
   // Distinct visitor hashes of the visit's events, ascending: two for a visit across midnight.
   std::vector<std::uint64_t> visitor_hashes;

@@ -6,12 +6,13 @@
 // - event dimensions describe one event and count it when it happens (page, hostname, event
 //   name, property values, revenue);
 // - visit dimensions describe a visit, with the values of its first event (source, campaign,
-//   entry page) or of its visitor (country, browser, OS, device, screen): a visit and all its
+//   entry page) or of its visitor (country, region, city, browser, OS, device, screen): a visit and all its
 //   pageviews count under the values its first event had, in the bucket where the visit started.
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace plumb::events {
@@ -43,23 +44,27 @@ enum class dimension : std::int16_t {
   os_version = 34,  // "Windows 10", "iOS 17.4"
   device = 35,      // desktop, mobile, tablet, or "" (from the user agent)
   screen = 36,      // screen size from the width: mobile, tablet, laptop, desktop, or ""
+  region = 37,      // ISO 3166-2 subdivision ("DE-BY"); "" when unknown
+  city = 38,        // city_value(): "Munich, DE-BY", "Mumbai, IN"; "" when unknown
 };
 
 // The visit dimensions carried in a visit's attribution, in their packing order (entry and exit
-// pages are tracked separately, as they change within a visit).
-inline constexpr std::array<dimension, 15> attribution_dimensions{
+// pages are tracked separately, as they change within a visit). New dimensions go at the end:
+// visit states packed before them still unpack, their missing values read as "".
+inline constexpr std::array<dimension, 17> attribution_dimensions{
     dimension::source,       dimension::referrer,     dimension::channel,
     dimension::utm_source,   dimension::utm_medium,   dimension::utm_campaign,
     dimension::utm_term,     dimension::utm_content,  dimension::country,
     dimension::browser,      dimension::browser_version, dimension::os,
-    dimension::os_version,   dimension::device,       dimension::screen};
+    dimension::os_version,   dimension::device,       dimension::screen,
+    dimension::region,       dimension::city};
 
 struct dimension_name {
   dimension id;
   std::string_view name;  // as used in APIs and reports
 };
 
-inline constexpr std::array<dimension_name, 24> dimension_names{{
+inline constexpr std::array<dimension_name, 26> dimension_names{{
     {dimension::total, "total"},
     {dimension::page, "page"},
     {dimension::hostname, "hostname"},
@@ -84,6 +89,8 @@ inline constexpr std::array<dimension_name, 24> dimension_names{{
     {dimension::os_version, "os_version"},
     {dimension::device, "device"},
     {dimension::screen, "screen"},
+    {dimension::region, "region"},
+    {dimension::city, "city"},
 }};
 
 constexpr std::string_view name_of(dimension d) {
@@ -124,6 +131,24 @@ constexpr std::string_view screen_class(std::optional<std::int32_t> width) {
     return "laptop";
   }
   return "desktop";
+}
+
+// The city dimension's value: a city name alone is ambiguous (Springfield is in dozens of US
+// states, Paris in France and Texas), so it is qualified by the most precise code the database
+// gave, the ISO 3166-2 region or else the ISO 3166-1 country: "Munich, DE-BY", "Mumbai, IN".
+// The qualifier never contains ", ", so the last ", " splits a value even when the name has one.
+// A city without a country is unknown (""), as is an empty name. Cities of one region (or, from
+// databases without region codes, one country) sharing a name remain one value: the databases
+// Plumb reads give no finer identity (GeoIP2's geoname ids are not in DB-IP's files).
+inline std::string city_value(std::string_view country, std::string_view region,
+                              std::string_view name) {
+  if (country.empty() || name.empty()) {
+    return {};
+  }
+  std::string out(name);
+  out += ", ";
+  out += region.empty() ? country : region;
+  return out;
 }
 
 }  // namespace plumb::events

@@ -31,6 +31,8 @@ struct event {
   std::uint64_t visitor_hash = 0;           // under today's salt
   std::uint64_t previous_visitor_hash = 0;  // under yesterday's salt (visits across midnight)
   std::string country;           // ISO 3166-1 alpha-2, or empty when unknown
+  std::string region;            // ISO 3166-2 ("DE-BY"), or empty (city databases only)
+  std::string city;              // English name as the database gives it, or empty
   std::string user_agent;        // transits the queue for enrichment; never stored
 
   friend bool operator==(const event&, const event&) = default;

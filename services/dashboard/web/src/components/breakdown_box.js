@@ -22,7 +22,8 @@ const propertyLabels = {
   'visit:entry_page': 'Entry page', 'visit:exit_page': 'Exit page', 'visit:source': 'Source',
   'visit:referrer': 'Referrer', 'visit:channel': 'Channel', 'visit:utm_source': 'UTM source',
   'visit:utm_medium': 'UTM medium', 'visit:utm_campaign': 'UTM campaign', 'visit:utm_term': 'UTM term',
-  'visit:utm_content': 'UTM content', 'visit:country': 'Country', 'visit:browser': 'Browser',
+  'visit:utm_content': 'UTM content', 'visit:country': 'Country', 'visit:region': 'Region',
+  'visit:city': 'City', 'visit:browser': 'Browser',
   'visit:os': 'Operating system', 'visit:screen': 'Screen size', 'visit:device': 'Device',
 };
 
@@ -32,13 +33,33 @@ export function propertyLabel(property) {
 
 const regionNames = typeof Intl.DisplayNames === 'function' ? new Intl.DisplayNames(['en'], { type: 'region' }) : null;
 
-// What a value reads as: countries by name, empty values as "(none)".
+function countryName(code) {
+  return (regionNames && /^[A-Z]{2}$/.test(code) && regionNames.of(code)) || code;
+}
+
+// An ISO 3166-2 region ("DE-BY") as "BY, Germany": browsers know no subdivision names.
+function regionName(code) {
+  const dash = code.indexOf('-');
+  return dash === 2 ? `${code.slice(3)}, ${countryName(code.slice(0, 2))}` : code;
+}
+
+// What a value reads as: countries by name, regions and cities with their country's name
+// (a city value is "Name, DE-BY" or "Name, IN": the part after the last ", " is a code), empty
+// values as "(none)".
 function displayValue(property, value) {
   if (value === '') {
     return '(none)';
   }
-  if (property === 'visit:country' && regionNames && /^[A-Z]{2}$/.test(value)) {
-    return regionNames.of(value) ?? value;
+  if (property === 'visit:country') {
+    return countryName(value);
+  }
+  if (property === 'visit:region') {
+    return regionName(value);
+  }
+  const comma = value.lastIndexOf(', ');
+  if (property === 'visit:city' && comma > 0) {
+    const code = value.slice(comma + 2);
+    return `${value.slice(0, comma)}, ${code.length === 2 ? countryName(code) : regionName(code)}`;
   }
   return value;
 }

@@ -39,7 +39,11 @@ const boxes = [
     tab('utm_term', 'UTM term', 'visit:utm_term'),
     tab('utm_content', 'UTM content', 'visit:utm_content'),
   ] },
-  { id: 'locations', title: 'Locations', tabs: [tab('countries', 'Countries', 'visit:country')] },
+  { id: 'locations', title: 'Locations', tabs: [
+    tab('countries', 'Countries', 'visit:country'),
+    tab('regions', 'Regions', 'visit:region'),
+    tab('cities', 'Cities', 'visit:city'),
+  ] },
   { id: 'devices', title: 'Devices', tabs: [
     tab('browsers', 'Browsers', 'visit:browser'),
     tab('os', 'Operating systems', 'visit:os'),

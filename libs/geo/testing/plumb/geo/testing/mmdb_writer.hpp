@@ -107,6 +107,15 @@ inline std::string array(const std::vector<std::string>& items) {
   return out;
 }
 
+// A minimal record of MaxMind's GeoIP2 City layout: country, first subdivision (its code without
+// the country: "BY") and English city name.
+inline std::string geoip2_city(std::string_view country, std::string_view subdivision,
+                               std::string_view city) {
+  return map({{"country", map({{"iso_code", utf8(country)}})},
+              {"subdivisions", array({map({{"iso_code", utf8(subdivision)}})})},
+              {"city", map({{"names", map({{"en", utf8(city)}})}})}});
+}
+
 }  // namespace mmdb
 
 struct network {
