@@ -4,6 +4,7 @@
 #include <sstream>
 #include <thread>
 
+#include "plumb/core/clock.hpp"
 #include "plumb/queue/stream.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/storage/event_writer.hpp"
@@ -11,7 +12,6 @@
 namespace plumb::e2e {
 namespace {
 
-constexpr std::int64_t hour_ms = 3'600'000;
 // hll's default precision (log2m = 11): relative standard error 1.04 / sqrt(2048).
 constexpr double hll_standard_error = 0.023;
 // Sketch estimates above the explicit threshold must fall within this many standard errors.
@@ -35,7 +35,7 @@ std::string describe(const datagen::rollup_key& key) {
       c = '|';
     }
   }
-  out << "site " << std::get<0>(key) << " hour " << std::get<1>(key) / hour_ms << " "
+  out << "site " << std::get<0>(key) << " bucket " << core::format_utc(std::get<1>(key)) << " "
       << events::name_of(std::get<2>(key)) << " '" << value << "'";
   return out.str();
 }
@@ -78,10 +78,8 @@ bool wait_until_stored(pqxx::connection& conn, const std::string& redis_url,
 
 comparison compare_rollups(pqxx::connection& conn, const datagen::generated& data,
                            const utc_offsets& offsets, bool visit_visitors_exact) {
-  const auto expected = datagen::expected_rollups(data, [&](std::int64_t site, std::int64_t ms) {
-    const auto local = ms + offsets.at(site);
-    return local - (local % hour_ms + hour_ms) % hour_ms;
-  });
+  const auto expected = datagen::expected_stored_rollups(
+      data, [&](std::int64_t site, std::int64_t ms) { return ms + offsets.at(site); });
 
   pqxx::work tx(conn);
   std::map<datagen::rollup_key, db_row> actual;

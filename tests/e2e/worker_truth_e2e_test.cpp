@@ -64,7 +64,7 @@ void check_rollups(pqxx::connection& conn, const system_under_test& sut, const d
     report += line + "\n";
   }
   INFO(result.rows_compared << " rollup rows compared; mismatches:\n" << report);
-  CHECK(result.rows_compared > 1'000);
+  CHECK(result.rows_compared > 500);  // daily rows of every dimension: enough to mean something
   CHECK(result.mismatches.empty());
 }
 

@@ -108,7 +108,11 @@ detail::request plan(const query& q, grouping by) {
 
 std::vector<detail::group> read(pqxx::transaction_base& tx, const query& q, grouping by) {
   const auto r = plan(q, by);
-  return reads_rollups(q) ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+  // Rollup rows per hour exist for the site total only (events::rollup_bucket_ms); revenue rows
+  // are per day.
+  const bool hourly = by == grouping::bucket && q.step < interval::day;
+  const bool rollups = reads_rollups(q) && !(hourly && (!q.filters.empty() || r.revenue_tallies));
+  return rollups ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
 }
 
 bool wants(const query& q, metric m) {

@@ -1,4 +1,5 @@
-// The rollup source: sums of hourly rows of one dimension (docs/ROLLUPS.md).
+// The rollup source: sums of daily rows of one dimension, or of the hourly site totals
+// (docs/ROLLUPS.md).
 #include <algorithm>
 
 #include "sources.hpp"
@@ -20,11 +21,16 @@ std::string value_filters(parameters& p, const std::string& site, const query& q
   return sql;
 }
 
-dimension dimension_read(const query& q) {
+dimension dimension_read(const request& r) {
+  const query& q = *r.q;
   if (q.breakdown) {
     return q.breakdown->dimension;
   }
-  return q.filters.empty() ? dimension::total : q.filters.front().target.dimension;
+  if (!q.filters.empty()) {
+    return q.filters.front().target.dimension;
+  }
+  return r.by == grouping::bucket && q.step < interval::day ? dimension::total_hourly
+                                                            : dimension::total;
 }
 
 std::string prop_key(const query& q) {
@@ -94,7 +100,7 @@ void add_revenue(pqxx::transaction_base& tx, const request& r, std::vector<group
 
 std::vector<group> read_rollups(pqxx::transaction_base& tx, const request& r) {
   const query& q = *r.q;
-  const dimension d = dimension_read(q);
+  const dimension d = dimension_read(r);
   const std::string key_prefix = d == dimension::prop ? prop_key(q) + events::value_separator : "";
   parameters p;
   const std::string site = p.add(q.site_id);

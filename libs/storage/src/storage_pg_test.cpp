@@ -158,12 +158,18 @@ TEST_CASE("rollup buckets follow the site's DST changes") {
   storage::event_writer writer;
   writer.write(conn, batch);
   pqxx::work tx(conn);
-  std::vector<std::string> buckets;
-  for (const auto& r : tx.exec_params("SELECT bucket::text || ' ' || pageviews FROM rollups"
-                                      " WHERE site_id = $1 AND dimension = 0 ORDER BY bucket",
-                                      site)) {
-    buckets.push_back(r[0].as<std::string>());
-  }
-  CHECK(buckets == std::vector<std::string>{"2026-03-08 01:00:00 1", "2026-03-08 03:00:00 1",
-                                            "2026-11-01 01:00:00 2"});
+  const auto buckets = [&](events::dimension d) {
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_params("SELECT bucket::text || ' ' || pageviews FROM rollups"
+                                        " WHERE site_id = $1 AND dimension = $2 ORDER BY bucket",
+                                        site, static_cast<int>(d))) {
+      out.push_back(r[0].as<std::string>());
+    }
+    return out;
+  };
+  CHECK(buckets(events::dimension::total_hourly) ==
+        std::vector<std::string>{"2026-03-08 01:00:00 1", "2026-03-08 03:00:00 1",
+                                 "2026-11-01 01:00:00 2"});
+  CHECK(buckets(events::dimension::total) ==
+        std::vector<std::string>{"2026-03-08 00:00:00 2", "2026-11-01 00:00:00 2"});
 }

@@ -38,7 +38,7 @@ inline constexpr std::array<events::dimension, 2 + events::attribution_dimension
 struct rollup_delta {
   events::dimension dimension = events::dimension::total;
   std::string_view value;
-  std::int64_t at_ms = 0;  // counted in the site's local hour containing this instant
+  std::int64_t at_ms = 0;  // counted in the rollup bucket (local day or hour) containing this instant
   std::int64_t pageviews = 0;
   std::int64_t events = 0;
   std::int64_t visits = 0;

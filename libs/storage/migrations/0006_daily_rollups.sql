@@ -1,0 +1,35 @@
+-- Rollup rows per local day instead of per local hour (events::rollup_bucket_ms), plus the site
+-- total per local hour under dimension 7 (total_hourly) for hourly graphs. A year of one value is
+-- then at most 365 rows instead of 8,760, which is what a long-range report reads; hourly graphs
+-- of filtered views read raw events, at most a few days of them.
+--
+-- Existing hourly rows are folded into their day in place; the hourly totals are copied first.
+-- Sums stay exact and each day's sketch is the union of its hours' (the same sketch the worker
+-- builds from the same visitors).
+INSERT INTO rollups (site_id, dimension, bucket, value_id, pageviews, events, visits, bounces,
+                     duration_ms, revenue, visitors)
+SELECT site_id, 7, bucket, value_id, pageviews, events, visits, bounces, duration_ms, revenue,
+       visitors
+  FROM rollups
+ WHERE dimension = 0;
+
+CREATE TEMP TABLE daily_rollups ON COMMIT DROP AS
+SELECT site_id, dimension, date_trunc('day', bucket) AS bucket, value_id,
+       sum(pageviews)::bigint AS pageviews, sum(events)::bigint AS events,
+       sum(visits)::bigint AS visits, sum(bounces)::bigint AS bounces,
+       sum(duration_ms)::bigint AS duration_ms, sum(revenue) AS revenue,
+       hll_union_agg(visitors) AS visitors
+  FROM rollups
+ WHERE dimension <> 7
+ GROUP BY 1, 2, 3, 4;
+
+DELETE FROM rollups WHERE dimension <> 7;
+
+INSERT INTO rollups (site_id, dimension, bucket, value_id, pageviews, events, visits, bounces,
+                     duration_ms, revenue, visitors)
+SELECT site_id, dimension, bucket, value_id, pageviews, events, visits, bounces, duration_ms,
+       revenue, coalesce(visitors, hll_empty())
+  FROM daily_rollups;
+
+COMMENT ON COLUMN rollups.bucket IS
+  'Start of the local day of the row (local hour for dimension 7, total_hourly), wall clock';
