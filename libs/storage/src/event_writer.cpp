@@ -30,8 +30,8 @@ std::string_view uuid_text(const core::event_id& id, char (&text)[36]) {
 // The columns of events, in the order write() formats them.
 const std::vector<std::string>& event_columns() {
   static const std::vector<std::string> columns = [] {
-    std::vector<std::string> all{"site_id", "received_at", "event_id", "visit_id",
-                                 "visitor_hash", "name_id", "interactive"};
+    std::vector<std::string> all{"site_id",      "received_at", "event_id",   "visit_id",
+                                 "visitor_hash", "name_id",     "interactive"};
     for (const auto d : stored_dimensions) {
       all.push_back(std::string(events::name_of(d)) + "_id");
     }
@@ -568,8 +568,7 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
         }
         last = &*it;
       }
-      add_delta(e, d, value_id, static_cast<std::int16_t>(d.dimension), last->day,
-                last->day_text);
+      add_delta(e, d, value_id, static_cast<std::int16_t>(d.dimension), last->day, last->day_text);
       if (d.dimension == events::dimension::total) {
         add_delta(e, d, value_id, static_cast<std::int16_t>(events::dimension::total_hourly),
                   last->hour, last->hour_text);

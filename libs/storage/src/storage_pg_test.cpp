@@ -15,14 +15,16 @@ namespace {
 
 std::int64_t count_events(pqxx::connection& conn, std::int64_t site_id) {
   pqxx::work tx(conn);
-  return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0].as<std::int64_t>();
+  return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0]
+      .as<std::int64_t>();
 }
 
 std::int64_t rollup_sum(pqxx::connection& conn, std::int64_t site_id, const char* column) {
   pqxx::work tx(conn);
-  return tx.exec_params1(std::string("SELECT coalesce(sum(") + column +
-                             "), 0) FROM rollups WHERE site_id = $1 AND dimension = 0",
-                         site_id)[0]
+  return tx
+      .exec_params1(std::string("SELECT coalesce(sum(") + column +
+                        "), 0) FROM rollups WHERE site_id = $1 AND dimension = 0",
+                    site_id)[0]
       .as<std::int64_t>();
 }
 
@@ -48,13 +50,15 @@ TEST_CASE("accounts, sites and API keys validate input and refuse duplicates") {
   pqxx::work tx(conn);
   const auto owner = storage::create_account(tx, "Owner@Example.com", "a long password");
   CHECK(owner.email == "owner@example.com");
-  CHECK_THROWS_AS(storage::create_account(tx, "not-an-email", "a long password"), storage::invalid_input);
+  CHECK_THROWS_AS(storage::create_account(tx, "not-an-email", "a long password"),
+                  storage::invalid_input);
   CHECK_THROWS_AS(storage::create_account(tx, "x@example.com", "short"), storage::invalid_input);
 
   const auto site = storage::create_site(tx, owner.id, "https://www.Example.com/", "Europe/Berlin");
   CHECK(site.domain == "example.com");
   CHECK(storage::find_site(tx, "www.example.com")->id == site.id);
-  CHECK_THROWS_AS(storage::create_site(tx, owner.id, "example.com", "Mars/Olympus"), storage::invalid_input);
+  CHECK_THROWS_AS(storage::create_site(tx, owner.id, "example.com", "Mars/Olympus"),
+                  storage::invalid_input);
   CHECK_THROWS_AS(storage::create_site(tx, owner.id, "bad domain", "UTC"), storage::invalid_input);
 
   const auto key = storage::create_api_key(tx, owner.id, storage::api_scope::stats_read);
@@ -65,7 +69,8 @@ TEST_CASE("accounts, sites and API keys validate input and refuse duplicates") {
   tx.commit();
 
   pqxx::work dup(conn);
-  CHECK_THROWS_AS(storage::create_account(dup, "owner@example.com", "a long password"), storage::already_exists);
+  CHECK_THROWS_AS(storage::create_account(dup, "owner@example.com", "a long password"),
+                  storage::already_exists);
 }
 
 TEST_CASE("the event writer stores each event once, across partitions and redeliveries") {
@@ -94,9 +99,11 @@ TEST_CASE("the event writer stores each event once, across partitions and redeli
   CHECK(rollup_sum(conn, sites[0], "pageviews") == 3);
 
   pqxx::work tx(conn);
-  CHECK(tx.exec1("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")[0].as<int>() == 2);
+  CHECK(tx.exec1("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")[0]
+            .as<int>() == 2);
   // Dimension values are numbered per site.
-  CHECK(tx.exec_params1("SELECT count(*) FROM dimension_values WHERE value = '/' AND site_id = ANY($1::bigint[])",
+  CHECK(tx.exec_params1("SELECT count(*) FROM dimension_values WHERE value = '/' AND site_id = "
+                        "ANY($1::bigint[])",
                         "{" + std::to_string(sites[0]) + "," + std::to_string(sites[1]) + "}")[0]
             .as<int>() == 2);
 }
@@ -134,7 +141,8 @@ TEST_CASE("revenue amounts convert to millionths exactly") {
   CHECK(storage::parse_micros("-3") == storage::micros{-3'000'000});
   CHECK(storage::parse_micros("0.0000005") == storage::micros{1});  // half rounds away from zero
   CHECK(storage::parse_micros("0.0000004") == storage::micros{0});
-  CHECK(storage::parse_micros("999999999999999999") == storage::micros{999'999'999'999'999'999} * 1'000'000);
+  CHECK(storage::parse_micros("999999999999999999") ==
+        storage::micros{999'999'999'999'999'999} * 1'000'000);
   CHECK_FALSE(storage::parse_micros("1e5"));
   CHECK_FALSE(storage::parse_micros(""));
   CHECK_FALSE(storage::parse_micros("."));
@@ -151,10 +159,10 @@ TEST_CASE("rollup buckets follow the site's DST changes") {
   // 2026-03-08: clocks jump from 02:00 EST to 03:00 EDT (07:00Z). 2026-11-01: from 02:00 EDT
   // back to 01:00 EST (06:00Z), so 01:30 happens twice.
   const std::vector<storage::stored_event> batch{
-      pageview(site, 1'772'951'400'000, 1),  // 2026-03-08T06:30Z = 01:30 EST
-      pageview(site, 1'772'955'000'000, 2),  // 2026-03-08T07:30Z = 03:30 EDT
-      pageview(site, 1'793'511'000'000, 3),  // 2026-11-01T05:30Z = 01:30 EDT
-      pageview(site, 1'793'514'600'000, 4)}; // 2026-11-01T06:30Z = 01:30 EST
+      pageview(site, 1'772'951'400'000, 1),   // 2026-03-08T06:30Z = 01:30 EST
+      pageview(site, 1'772'955'000'000, 2),   // 2026-03-08T07:30Z = 03:30 EDT
+      pageview(site, 1'793'511'000'000, 3),   // 2026-11-01T05:30Z = 01:30 EDT
+      pageview(site, 1'793'514'600'000, 4)};  // 2026-11-01T06:30Z = 01:30 EST
   storage::event_writer writer;
   writer.write(conn, batch);
   pqxx::work tx(conn);

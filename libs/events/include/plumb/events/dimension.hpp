@@ -19,12 +19,12 @@ namespace plumb::events {
 enum class dimension : std::int16_t {
   total = 0,  // the site as a whole; value ""
   // Event dimensions.
-  page = 1,       // path (with "#fragment" for hash-routed sites)
-  hostname = 2,   // page host without "www."
-  event = 3,      // custom event name (never "pageview")
-  prop = 4,       // custom property "key\x1fvalue"
-  revenue = 5,    // custom event name "\x1f" ISO 4217 currency, for events carrying revenue
-  dropped = 6,    // why the worker dropped an event: bot, no_user_agent, referrer_spam, bad_url
+  page = 1,      // path (with "#fragment" for hash-routed sites)
+  hostname = 2,  // page host without "www."
+  event = 3,     // custom event name (never "pageview")
+  prop = 4,      // custom property "key\x1fvalue"
+  revenue = 5,   // custom event name "\x1f" ISO 4217 currency, for events carrying revenue
+  dropped = 6,   // why the worker dropped an event: bot, no_user_agent, referrer_spam, bad_url
   // The site as a whole again, per local hour (hourly graphs); value "". Not a report dimension:
   // it exists because every other dimension's rows are per local day (rollup_bucket_ms).
   total_hourly = 7,
@@ -51,11 +51,11 @@ enum class dimension : std::int16_t {
 // The visit dimensions carried in a visit's attribution, in their packing order (entry and exit
 // pages are tracked separately, as they change within a visit).
 inline constexpr std::array<dimension, 15> attribution_dimensions{
-    dimension::source,       dimension::referrer,     dimension::channel,
-    dimension::utm_source,   dimension::utm_medium,   dimension::utm_campaign,
-    dimension::utm_term,     dimension::utm_content,  dimension::country,
-    dimension::browser,      dimension::browser_version, dimension::os,
-    dimension::os_version,   dimension::device,       dimension::screen};
+    dimension::source,     dimension::referrer,        dimension::channel,
+    dimension::utm_source, dimension::utm_medium,      dimension::utm_campaign,
+    dimension::utm_term,   dimension::utm_content,     dimension::country,
+    dimension::browser,    dimension::browser_version, dimension::os,
+    dimension::os_version, dimension::device,          dimension::screen};
 
 struct dimension_name {
   dimension id;
