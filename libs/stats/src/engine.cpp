@@ -270,9 +270,11 @@ std::string local_date(pqxx::transaction_base& tx, const std::string& timezone,
 }
 
 std::string first_day(pqxx::transaction_base& tx, std::int64_t site_id) {
-  // The earliest total row: an index range read on the rollups' primary key.
+  // The earliest total row: an index range read on each rollup table's primary key.
   const auto r = tx.exec_params(
-      "SELECT to_char(min(bucket), 'YYYY-MM-DD') FROM rollups WHERE site_id = $1 AND dimension = 0",
+      "SELECT to_char(least((SELECT min(bucket) FROM rollups WHERE site_id = $1 AND dimension = 0),"
+      " (SELECT min(bucket) FROM rollups_settled WHERE site_id = $1 AND dimension = 0)),"
+      " 'YYYY-MM-DD')",
       site_id);
   return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
 }

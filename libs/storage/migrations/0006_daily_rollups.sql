@@ -33,3 +33,20 @@ SELECT site_id, dimension, bucket, value_id, pageviews, events, visits, bounces,
 
 COMMENT ON COLUMN rollups.bucket IS
   'Start of the local day of the row (local hour for dimension 7, total_hourly), wall clock';
+
+-- Rows of settled days: storage::settle_rollups moves rows out of `rollups` once their day is a
+-- few days old, merging on conflict (a late event of a settled day adds a row to `rollups` again,
+-- and the next run merges it). Reports read both tables; every counter is a sum, so a row split
+-- between them counts the same. Workers never update this table, so it carries the read indexes
+-- that would slow every worker upsert on `rollups`: a value over time, and rows by weight (an
+-- upper bound of a row's visitors and visits) for top-N breakdowns of long ranges
+-- (libs/stats/src/rollup_reader.cpp).
+CREATE TABLE rollups_settled (
+  LIKE rollups INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+  weight bigint GENERATED ALWAYS AS (pageviews + events + visits) STORED,
+  PRIMARY KEY (site_id, dimension, bucket, value_id)
+);
+CREATE INDEX rollups_settled_value_idx ON rollups_settled (site_id, dimension, value_id, bucket);
+CREATE INDEX rollups_settled_weight_idx
+  ON rollups_settled (site_id, dimension, weight DESC) INCLUDE (bucket, value_id);
+SELECT plumb_protect_site_data('rollups_settled');
