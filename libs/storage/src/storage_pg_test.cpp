@@ -3,6 +3,7 @@
 
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/migrations.hpp"
+#include "plumb/storage/rollup_settling.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/test_support/environment.hpp"
 #include "storage_test_helpers.hpp"
@@ -180,4 +181,55 @@ TEST_CASE("rollup buckets follow the site's DST changes") {
                                  "2026-11-01 01:00:00 2"});
   CHECK(buckets(events::dimension::total) ==
         std::vector<std::string>{"2026-03-08 00:00:00 2", "2026-11-01 00:00:00 2"});
+}
+
+TEST_CASE("settling moves past days' rollup rows, and late events of a settled day still add up") {
+  test_support::scoped_database db;
+  pqxx::connection conn(db.dsn());
+  storage::migrate(conn);
+  const auto site = make_sites(conn, {"UTC"})[0];
+  constexpr std::int64_t day_ms = 86'400'000;
+  constexpr std::int64_t march_1 = 1'772'323'200'000;  // 2026-03-01T00:00Z
+  storage::event_writer writer;
+  writer.write(conn,
+               std::vector{pageview(site, march_1 + 1'000, 1), pageview(site, march_1 + 2'000, 2),
+                           pageview(site, march_1 + 5 * day_ms, 3)});
+  // Pageviews on the site's total rows of one table.
+  const auto pageviews = [&](const char* table) {
+    pqxx::work tx(conn);
+    return tx
+        .exec_params1(std::string("SELECT coalesce(sum(pageviews), 0) FROM ") + table +
+                          " WHERE site_id = $1 AND dimension = 0",
+                      site)[0]
+        .as<std::int64_t>();
+  };
+  const auto visitors_on = [&](std::int64_t day) {
+    pqxx::work tx(conn);
+    return tx
+        .exec_params1(
+            "SELECT round(hll_cardinality(hll_union_agg(visitors)))::bigint FROM"
+            " (SELECT visitors FROM rollups WHERE site_id = $1 AND dimension = 0 AND bucket = $2"
+            "  UNION ALL SELECT visitors FROM rollups_settled WHERE site_id = $1 AND dimension = 0"
+            "  AND bucket = $2) r",
+            site, core::format_utc(day))[0]
+        .as<std::int64_t>();
+  };
+  // Now = 2026-03-04: 1 March (two days) is settled, its hours too; 6 March stays.
+  const auto moved = storage::settle_rollups(conn, core::from_unix_ms(march_1 + 3 * day_ms));
+  CHECK(moved == 2);  // the day row of 1 March and its hour row (00:00 holds both events)
+  CHECK(pageviews("rollups_settled") == 2);
+  CHECK(pageviews("rollups") == 1);
+  // A late event of 1 March lands in rollups again; the next run merges it into the settled row.
+  writer.write(conn, std::vector{pageview(site, march_1 + 3'000, 4)});
+  CHECK(pageviews("rollups") == 2);
+  CHECK(visitors_on(march_1) == 3);  // a report reads both tables: still right before merging
+  CHECK(storage::settle_rollups(conn, core::from_unix_ms(march_1 + 3 * day_ms)) == 2);
+  CHECK(pageviews("rollups_settled") == 3);
+  CHECK(pageviews("rollups") == 1);
+  CHECK(visitors_on(march_1) == 3);
+  pqxx::work tx(conn);
+  CHECK(tx.exec_params1("SELECT count(*) FROM rollups_settled WHERE site_id = $1 AND bucket = $2"
+                        " AND dimension = 0",
+                        site, core::format_utc(march_1))[0]
+            .as<int>() == 1);  // merged, not duplicated
 }
