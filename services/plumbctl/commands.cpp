@@ -18,6 +18,7 @@
 #include "plumb/redis/connection.hpp"
 #include "plumb/runtime/service.hpp"
 #include "plumb/storage/migrations.hpp"
+#include "plumb/storage/rollup_settling.hpp"
 #include "plumb/storage/site_map_publisher.hpp"
 #include "plumb/storage/tenants.hpp"
 
@@ -77,7 +78,8 @@ const std::map<std::string, command_spec>& commands() {
       {"referrer", {{}, {}, {}}},
       {"dlq list", {{}, {"limit"}, {}}},
       {"dlq retry", {{}, {"id", "all"}, {}}},
-      {"gen", {{"site", "events"}, {"weight", "days", "seed", "start", "live", "bulk", "tail-pages"}, {}}},
+      {"gen",
+       {{"site", "events"}, {"weight", "days", "seed", "start", "live", "bulk", "tail-pages"}, {}}},
   };
   return specs;
 }
@@ -128,7 +130,8 @@ std::string command_name(const command_line& cl) {
   const std::size_t command_words = one_word ? 1 : 2;
   const auto& argument = spec->second.argument;
   if (cl.words.size() != command_words + (argument.empty() ? 0 : 1)) {
-    throw usage_error("'" + name + "' takes " + (argument.empty() ? "no arguments" : "one " + argument));
+    throw usage_error("'" + name + "' takes " +
+                      (argument.empty() ? "no arguments" : "one " + argument));
   }
   for (const auto& [flag, value] : cl.flags) {
     const auto& s = spec->second;
@@ -160,21 +163,28 @@ void publish_sites(pqxx::transaction_base& tx, const settings& s) {
 constexpr std::size_t max_dead_letters = 100'000;
 
 // The dead-letter stream needs only Redis.
-int execute_dlq(const command_line& cl, const std::string& name, const settings& s, std::ostream& out) {
+int execute_dlq(const command_line& cl, const std::string& name, const settings& s,
+                std::ostream& out) {
   redis::connection redis(s.common.redis);
   if (name == "dlq list") {
     std::size_t limit = 100;
     if (cl.has("limit")) {
       const auto& text = cl.flags.at("limit");
-      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 6 ||
-          std::stoul(text) == 0) {
+      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+          text.size() > 6 || std::stoul(text) == 0) {
         throw usage_error("--limit must be a number from 1 to 999999");
       }
       limit = std::stoul(text);
     }
     for (const auto& d : queue::list_dead_letters(redis, s.common.keys, limit)) {
       json::writer w;
-      w.begin_object().key("id").value(d.id).key("error").value(d.error).key("entry").begin_object();
+      w.begin_object()
+          .key("id")
+          .value(d.id)
+          .key("error")
+          .value(d.error)
+          .key("entry")
+          .begin_object();
       for (const auto& [field, value] : d.fields) {
         if (field != "ua") {  // user agents stay out of operator terminals and tickets
           w.key(field).value(value);
@@ -216,12 +226,18 @@ int execute_ua(std::istream& in, std::ostream& out) {
     const auto info = parser.parse(line);
     json::writer w;
     w.begin_object()
-        .key("browser").value(info.browser)
-        .key("browser_version").value(info.browser_version)
-        .key("os").value(info.os)
-        .key("os_version").value(info.os_version)
-        .key("device").value(info.device)
-        .key("bot").value(info.bot)
+        .key("browser")
+        .value(info.browser)
+        .key("browser_version")
+        .value(info.browser_version)
+        .key("os")
+        .value(info.os)
+        .key("os_version")
+        .value(info.os_version)
+        .key("device")
+        .value(info.device)
+        .key("bot")
+        .value(info.bot)
         .end_object();
     out << std::move(w).str() << "\n";
   }
@@ -267,21 +283,22 @@ constexpr std::chrono::milliseconds live_tick{50};
 constexpr std::int64_t day_ms = 86'400'000;
 
 struct gen_request {
-  std::vector<std::string> domains;        // in command-line order, distinct
+  std::vector<std::string> domains;             // in command-line order, distinct
   std::map<std::string, std::int64_t> weights;  // domain as given -> weight (default 1)
   std::int64_t events = 0;
   std::int64_t days = 1;
   std::uint64_t seed = 1;
-  std::optional<std::int64_t> start_ms;  // midnight UTC of --start
+  std::optional<std::int64_t> start_ms;   // midnight UTC of --start
   std::optional<std::int64_t> live_rate;  // events per second
-  bool bulk = false;                       // straight into PostgreSQL, not onto the stream
-  std::int64_t tail_pages = 0;             // datagen::options::tail_pages
+  bool bulk = false;                      // straight into PostgreSQL, not onto the stream
+  std::int64_t tail_pages = 0;            // datagen::options::tail_pages
 };
 
 // A decimal integer in [low, high]; usage_error naming the flag otherwise.
 std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t low,
                           std::int64_t high) {
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     throw usage_error("--" + flag + " must be a number from " + std::to_string(low) + " to " +
                       std::to_string(high));
   }
@@ -295,7 +312,9 @@ std::int64_t integer_flag(const std::string& flag, const std::string& text, std:
 
 // "YYYY-MM-DD" as Unix ms of that day's UTC midnight; usage_error on anything else.
 std::int64_t date_flag(const std::string& text) {
-  const auto bad = [&] { return usage_error("--start must be a date YYYY-MM-DD, got '" + text + "'"); };
+  const auto bad = [&] {
+    return usage_error("--start must be a date YYYY-MM-DD, got '" + text + "'");
+  };
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') {
     throw bad();
   }
@@ -304,9 +323,10 @@ std::int64_t date_flag(const std::string& text) {
       throw bad();
     }
   }
-  const std::chrono::year_month_day date{std::chrono::year(std::stoi(text.substr(0, 4))),
-                                         std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
-                                         std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2))))};
+  const std::chrono::year_month_day date{
+      std::chrono::year(std::stoi(text.substr(0, 4))),
+      std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
+      std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2))))};
   if (!date.ok() || date.year() < std::chrono::year(1970)) {
     throw bad();
   }
@@ -344,7 +364,8 @@ gen_request parse_gen(const command_line& cl) {
     r.days = integer_flag("days", cl.required("days"), 1, max_gen_days);
   }
   if (cl.has("seed")) {
-    r.seed = static_cast<std::uint64_t>(integer_flag("seed", cl.required("seed"), 0, std::numeric_limits<std::int64_t>::max()));
+    r.seed = static_cast<std::uint64_t>(
+        integer_flag("seed", cl.required("seed"), 0, std::numeric_limits<std::int64_t>::max()));
   }
   if (cl.has("start")) {
     r.start_ms = date_flag(cl.required("start"));
@@ -368,15 +389,16 @@ gen_request parse_gen(const command_line& cl) {
 // --live: each event gets received_ms = now and a fresh id at the moment its chunk is sent, in
 // datagen's order; chunks are paced so that event i leaves at start + i / rate (no catch-up
 // bursts beyond what fell behind, no drift from per-chunk rounding).
-void append_live(redis::connection& redis, const events::keys& keys, std::vector<events::event>& events,
-                 std::int64_t rate) {
-  const std::size_t per_tick =
-      std::clamp<std::size_t>(static_cast<std::size_t>(rate * live_tick.count() / 1000), 1, gen_chunk);
+void append_live(redis::connection& redis, const events::keys& keys,
+                 std::vector<events::event>& events, std::int64_t rate) {
+  const std::size_t per_tick = std::clamp<std::size_t>(
+      static_cast<std::size_t>(rate * live_tick.count() / 1000), 1, gen_chunk);
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::string> records;
   records.reserve(per_tick);
   for (std::size_t first = 0; first < events.size(); first += per_tick) {
-    const auto due = started + std::chrono::microseconds(static_cast<std::int64_t>(first) * 1'000'000 / rate);
+    const auto due =
+        started + std::chrono::microseconds(static_cast<std::int64_t>(first) * 1'000'000 / rate);
     std::this_thread::sleep_until(due);
     const std::size_t count = std::min(per_tick, events.size() - first);
     const auto now = core::system_clock::instance().now();
@@ -407,9 +429,9 @@ struct gen_totals {
 };
 
 // --bulk: history straight into PostgreSQL through the worker's own steps
-// (ingest::history_loader), so the rows are those the stream would have produced. bulk_chunk_days of events are generated at a
-// time (chunk k uses seed + k: one chunk is exactly the events `gen` would put on the stream);
-// a visit never spans two chunks.
+// (ingest::history_loader), so the rows are those the stream would have produced. bulk_chunk_days
+// of events are generated at a time (chunk k uses seed + k: one chunk is exactly the events `gen`
+// would put on the stream); a visit never spans two chunks.
 void write_bulk(const datagen::options& opts, pqxx::connection& conn, gen_totals& totals) {
   ingest::history_loader loader(conn);
   const std::int64_t chunks = (opts.days + bulk_chunk_days - 1) / bulk_chunk_days;
@@ -428,6 +450,9 @@ void write_bulk(const datagen::options& opts, pqxx::connection& conn, gen_totals
     totals.add(data);
     loader.store(std::move(data.events));
   }
+  // Past days' rows where workers' maintenance would move them: reports read history as they
+  // would in production.
+  storage::settle_rollups(conn, core::system_clock::instance().now());
 }
 
 int execute_gen(const gen_request& request, pqxx::connection& conn, pqxx::transaction_base& tx,
@@ -450,8 +475,9 @@ int execute_gen(const gen_request& request, pqxx::connection& conn, pqxx::transa
     }
     resolved.emplace_back(site->domain, site->id);
     const auto weight = request.weights.find(domain);
-    opts.sites.push_back({site->id, site->domain,
-                          static_cast<std::uint32_t>(weight == request.weights.end() ? 1 : weight->second)});
+    opts.sites.push_back(
+        {site->id, site->domain,
+         static_cast<std::uint32_t>(weight == request.weights.end() ? 1 : weight->second)});
   }
   tx.commit();  // read only; a --live run must not hold a transaction open for its duration
   const auto now_ms = core::unix_ms(core::system_clock::instance().now());
@@ -482,11 +508,21 @@ int execute_gen(const gen_request& request, pqxx::connection& conn, pqxx::transa
 
   json::writer w;
   w.begin_object()
-      .key("events").value(totals.events)
-      .key("visits").value(totals.visits)
-      .key("sites").begin_array();
+      .key("events")
+      .value(totals.events)
+      .key("visits")
+      .value(totals.visits)
+      .key("sites")
+      .begin_array();
   for (const auto& [domain, id] : resolved) {
-    w.begin_object().key("domain").value(domain).key("id").value(id).key("events").value(totals.per_site[id]).end_object();
+    w.begin_object()
+        .key("domain")
+        .value(domain)
+        .key("id")
+        .value(id)
+        .key("events")
+        .value(totals.per_site[id])
+        .end_object();
   }
   w.end_array().end_object();
   out << std::move(w).str() << "\n";
@@ -536,7 +572,8 @@ int execute(const command_line& cl, const std::string& name, const settings& s, 
       throw storage::already_exists("domain", "the domain is registered to another account");
     }
     if (!site) {
-      site = storage::create_site(tx, account.id, cl.words[2], cl.required("tz"), cl.has("ignore-dnt"));
+      site = storage::create_site(tx, account.id, cl.words[2], cl.required("tz"),
+                                  cl.has("ignore-dnt"));
     }
     // Publish before committing: when Redis is unreachable the command fails as a whole and can
     // simply be run again, instead of leaving a site collectors never hear of.
@@ -556,9 +593,10 @@ int execute(const command_line& cl, const std::string& name, const settings& s, 
     if (scope_text != "stats:read" && scope_text != "sites:admin") {
       throw usage_error("--scope must be stats:read or sites:admin");
     }
-    const auto key = storage::create_api_key(
-        tx, account.id, scope_text == "sites:admin" ? storage::api_scope::sites_admin
-                                                    : storage::api_scope::stats_read);
+    const auto key =
+        storage::create_api_key(tx, account.id,
+                                scope_text == "sites:admin" ? storage::api_scope::sites_admin
+                                                            : storage::api_scope::stats_read);
     tx.commit();
     out << key << "\n";
     return 0;
@@ -575,26 +613,40 @@ std::string usage() {
          "  plumbctl migrate                                          apply database migrations\n"
          "  plumbctl account create --email E --password P [--exists-ok]\n"
          "  plumbctl site create DOMAIN --tz ZONE --account E [--ignore-dnt] [--exists-ok]\n"
-         "                                                            --ignore-dnt: drop hits sent with DNT/GPC\n"
-         "  plumbctl site publish                                     republish the site map to Redis\n"
+         "                                                            --ignore-dnt: drop hits sent "
+         "with DNT/GPC\n"
+         "  plumbctl site publish                                     republish the site map to "
+         "Redis\n"
          "  plumbctl api-key create --account E [--scope stats:read|sites:admin]\n"
          "                                                            prints the new key once\n"
-         "  plumbctl ua                                                user agents on stdin -> JSON lines\n"
-         "  plumbctl referrer                                          referrer URLs on stdin -> JSON lines\n"
-         "  plumbctl dlq list [--limit N]                             dead-lettered stream entries, as JSON lines\n"
+         "  plumbctl ua                                                user agents on stdin -> "
+         "JSON lines\n"
+         "  plumbctl referrer                                          referrer URLs on stdin -> "
+         "JSON lines\n"
+         "  plumbctl dlq list [--limit N]                             dead-lettered stream "
+         "entries, as JSON lines\n"
          "  plumbctl dlq retry --id ID | --all                        put them back on the stream\n"
          "  plumbctl gen --site DOMAIN [--site DOMAIN...] [--weight DOMAIN=N...] --events N\n"
          "               [--days D] [--seed S] [--start YYYY-MM-DD] [--tail-pages N]\n"
          "               [--live RATE | --bulk]\n"
-         "                                                            deterministic test traffic onto the\n"
-         "                                                            ingest stream (default: D=1 days\n"
-         "                                                            ending now, seed 1); --live RATE:\n"
-         "                                                            stamped at send time, RATE events/s;\n"
-         "                                                            --bulk: stored straight into\n"
-         "                                                            PostgreSQL as workers would store it;\n"
-         "                                                            --tail-pages N: N long-tail pages\n"
-         "                                                            (heaviest site; others by weight);\n"
-         "                                                            prints {\"events\",\"visits\",\"sites\"}\n"
+         "                                                            deterministic test traffic "
+         "onto the\n"
+         "                                                            ingest stream (default: D=1 "
+         "days\n"
+         "                                                            ending now, seed 1); --live "
+         "RATE:\n"
+         "                                                            stamped at send time, RATE "
+         "events/s;\n"
+         "                                                            --bulk: stored straight "
+         "into\n"
+         "                                                            PostgreSQL as workers would "
+         "store it;\n"
+         "                                                            --tail-pages N: N long-tail "
+         "pages\n"
+         "                                                            (heaviest site; others by "
+         "weight);\n"
+         "                                                            prints "
+         "{\"events\",\"visits\",\"sites\"}\n"
          "\n"
          "Configuration (environment):\n"
          "  PLUMB_PG_DSN         postgresql:// URI of the database\n" +

@@ -10,8 +10,8 @@ constexpr std::chrono::milliseconds retry_pause{500};
 // How often consumed entries are trimmed from the stream: often enough that Redis memory tracks
 // the backlog, rarely enough that the XINFO/XPENDING/XTRIM round trips cost nothing.
 constexpr std::chrono::seconds trim_interval{5};
-// How often a worker creates next months' partitions and applies sites' data retention. Any
-// worker may; advisory locks make concurrent runs safe (a second one does nothing).
+// How often a worker creates next months' partitions, applies sites' data retention and settles
+// past days' rollup rows. Any worker may; advisory locks and SKIP LOCKED make concurrent runs safe.
 constexpr std::chrono::minutes maintenance_interval{10};
 // How many batches' worth a round reads from an ingest stream a site floods (see process_once).
 constexpr std::size_t backlog_read_factor = 4;
@@ -49,7 +49,8 @@ worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& re
       log_(log),
       registry_(registry),
       enricher_(cfg.referrer_spam),
-      stored_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.", R"(outcome="stored")")),
+      stored_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
+                               R"(outcome="stored")")),
       duplicates_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
                                    R"(outcome="duplicate")")),
       dead_lettered_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
@@ -61,10 +62,10 @@ worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& re
       deferred_events_(registry.counter(
           "plumb_worker_deferred_total",
           "Events of sites over their share of a backlog, moved to the deferred stream.")),
-      freshness_(registry.histogram(
-          "plumb_worker_freshness_seconds",
-          "From collector accept to committed in the rollups, per stored event.",
-          {0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600})) {}
+      freshness_(
+          registry.histogram("plumb_worker_freshness_seconds",
+                             "From collector accept to committed in the rollups, per stored event.",
+                             {0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600})) {}
 
 std::string worker::last_error() const {
   const std::lock_guard lock(error_mutex_);
@@ -79,7 +80,7 @@ void worker::connect() {
     // The blocking read waits up to batch_wait: the command timeout must outlast it.
     redis_ = std::make_unique<redis::connection>(
         cfg_.common.redis, redis::timeouts{std::chrono::milliseconds(2'000),
-                                   cfg_.batch_wait + std::chrono::milliseconds(5'000)});
+                                           cfg_.batch_wait + std::chrono::milliseconds(5'000)});
     consumer_ = std::make_unique<queue::consumer>(*redis_, cfg_.common.keys, cfg_.consumer_name);
     consumer_->ensure_group();
     deferred_ = std::make_unique<queue::consumer>(*redis_, cfg_.common.keys, cfg_.consumer_name,
@@ -88,8 +89,8 @@ void worker::connect() {
     visits_ = std::make_unique<visits::tracker>(*redis_, cfg_.common.keys);
     if (cfg_.max_db_writers > 0) {
       // A lease outlives any transaction (statement_timeout bounds each statement of it).
-      write_slots_ = std::make_unique<queue::write_slots>(*redis_, cfg_.common.keys, cfg_.max_db_writers,
-                                                          4 * cfg_.statement_timeout);
+      write_slots_ = std::make_unique<queue::write_slots>(
+          *redis_, cfg_.common.keys, cfg_.max_db_writers, 4 * cfg_.statement_timeout);
     }
   }
   if (!pg_ || !pg_->is_open()) {
@@ -113,8 +114,8 @@ std::size_t worker::process_once() {
     for (auto* from : {consumer_.get(), deferred_.get()}) {
       auto claim = from->claim_idle(cfg_.claim_idle, cfg_.batch_size, cfg_.max_deliveries);
       for (const auto& m : claim.exhausted) {
-        from->dead_letter(m, "delivered " + std::to_string(cfg_.max_deliveries) +
-                                 " times without being stored");
+        from->dead_letter(
+            m, "delivered " + std::to_string(cfg_.max_deliveries) + " times without being stored");
         dead_lettered_.inc();
       }
       if (!claim.claimed.empty()) {
@@ -144,7 +145,8 @@ std::size_t worker::process_once() {
   const std::size_t read_count = flooded_ ? cfg_.batch_size * backlog_read_factor : cfg_.batch_size;
   auto messages = consumer_->read_new(read_count, std::chrono::milliseconds(0));
   flooded_ = false;
-  std::size_t deferred_room = messages.size() < cfg_.batch_size ? cfg_.batch_size - messages.size() : 0;
+  std::size_t deferred_room =
+      messages.size() < cfg_.batch_size ? cfg_.batch_size - messages.size() : 0;
   if (messages.size() >= cfg_.batch_size) {
     // At least a full batch waiting means a backlog: no site may take more than its share of
     // this round, so one site's flood does not hold every other site's events up behind it.
@@ -167,12 +169,15 @@ void worker::maintain() {
   const auto now = core::system_clock::instance().now();
   const auto created = storage::create_partitions_ahead(*pg_, now);
   const auto retention = storage::apply_retention(*pg_, now);
+  const auto settled = storage::settle_rollups(*pg_, now);
   if (!created.empty() || !retention.partitions_dropped.empty() || retention.events_deleted > 0 ||
-      retention.rollups_deleted > 0) {
+      retention.rollups_deleted > 0 || settled > 0) {
     log_.info("maintenance", {{"partitions_created", static_cast<std::int64_t>(created.size())},
                               {"events_deleted", retention.events_deleted},
                               {"rollups_deleted", retention.rollups_deleted},
-                              {"partitions_dropped", static_cast<std::int64_t>(retention.partitions_dropped.size())}});
+                              {"rollups_settled", settled},
+                              {"partitions_dropped",
+                               static_cast<std::int64_t>(retention.partitions_dropped.size())}});
   }
 }
 

@@ -16,6 +16,8 @@
 #include <string>
 
 #include "plumb/events/keys.hpp"
+#include "plumb/ingest/batch.hpp"
+#include "plumb/ingest/enricher.hpp"
 #include "plumb/log/logger.hpp"
 #include "plumb/metrics/registry.hpp"
 #include "plumb/pg/connection.hpp"
@@ -24,9 +26,8 @@
 #include "plumb/redis/connection.hpp"
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/partitions.hpp"
+#include "plumb/storage/rollup_settling.hpp"
 #include "plumb/visits/tracker.hpp"
-#include "plumb/ingest/batch.hpp"
-#include "plumb/ingest/enricher.hpp"
 #include "worker_config.hpp"
 
 namespace plumb::worker {
@@ -58,7 +59,8 @@ class worker {
   void store(std::vector<queue::message> messages);
   // A late event (older than events::late_event_ms) may change a period the dashboard cached:
   // bumps its site's stats version (libs/stats/result_cache.hpp).
-  void invalidate_cached_stats(std::span<const storage::stored_event> batch, std::int64_t committed_ms);
+  void invalidate_cached_stats(std::span<const storage::stored_event> batch,
+                               std::int64_t committed_ms);
   void store_or_bisect(std::span<const storage::stored_event> batch,
                        std::span<const queue::message> messages);
   metrics::counter& dropped_counter(std::string_view reason);

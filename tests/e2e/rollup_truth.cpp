@@ -4,6 +4,7 @@
 #include <sstream>
 #include <thread>
 
+#include "plumb/core/clock.hpp"
 #include "plumb/queue/stream.hpp"
 #include "plumb/redis/connection.hpp"
 #include "plumb/storage/event_writer.hpp"
@@ -11,7 +12,6 @@
 namespace plumb::e2e {
 namespace {
 
-constexpr std::int64_t hour_ms = 3'600'000;
 // hll's default precision (log2m = 11): relative standard error 1.04 / sqrt(2048).
 constexpr double hll_standard_error = 0.023;
 // Sketch estimates above the explicit threshold must fall within this many standard errors.
@@ -35,7 +35,7 @@ std::string describe(const datagen::rollup_key& key) {
       c = '|';
     }
   }
-  out << "site " << std::get<0>(key) << " hour " << std::get<1>(key) / hour_ms << " "
+  out << "site " << std::get<0>(key) << " bucket " << core::format_utc(std::get<1>(key)) << " "
       << events::name_of(std::get<2>(key)) << " '" << value << "'";
   return out.str();
 }
@@ -63,8 +63,9 @@ bool wait_until_stored(pqxx::connection& conn, const std::string& redis_url,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     pqxx::work tx(conn);
-    const auto stored = tx.exec1("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM dropped_events)")[0]
-                            .as<std::int64_t>();
+    const auto stored =
+        tx.exec1("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM dropped_events)")[0]
+            .as<std::int64_t>();
     tx.commit();
     const auto pending =
         redis.command({"XPENDING", keys.events_stream(), events::keys::worker_group}).elements;
@@ -78,10 +79,8 @@ bool wait_until_stored(pqxx::connection& conn, const std::string& redis_url,
 
 comparison compare_rollups(pqxx::connection& conn, const datagen::generated& data,
                            const utc_offsets& offsets, bool visit_visitors_exact) {
-  const auto expected = datagen::expected_rollups(data, [&](std::int64_t site, std::int64_t ms) {
-    const auto local = ms + offsets.at(site);
-    return local - (local % hour_ms + hour_ms) % hour_ms;
-  });
+  const auto expected = datagen::expected_stored_rollups(
+      data, [&](std::int64_t site, std::int64_t ms) { return ms + offsets.at(site); });
 
   pqxx::work tx(conn);
   std::map<datagen::rollup_key, db_row> actual;
@@ -91,9 +90,11 @@ comparison compare_rollups(pqxx::connection& conn, const datagen::generated& dat
            "  (r.revenue * 1000000)::bigint, round(hll_cardinality(r.visitors))::bigint,"
            "  hll_type(r.visitors) <= 2"  // undefined, empty or explicit: exact
            " FROM rollups r JOIN dimension_values v ON v.site_id = r.site_id AND v.id = r.value_id"
-           " WHERE r.dimension <> " + std::to_string(static_cast<int>(events::dimension::dropped)))) {
+           " WHERE r.dimension <> " +
+           std::to_string(static_cast<int>(events::dimension::dropped)))) {
     const datagen::rollup_key key{r[0].as<std::int64_t>(), r[1].as<std::int64_t>(),
-                                  static_cast<events::dimension>(r[2].as<int>()), r[3].as<std::string>()};
+                                  static_cast<events::dimension>(r[2].as<int>()),
+                                  r[3].as<std::string>()};
     auto& row = actual[key];
     row.counters.pageviews = r[4].as<std::int64_t>();
     row.counters.events = r[5].as<std::int64_t>();
@@ -109,8 +110,8 @@ comparison compare_rollups(pqxx::connection& conn, const datagen::generated& dat
   auto mismatch = [&](const datagen::rollup_key& key, const std::string& what, std::int64_t want,
                       std::int64_t got) {
     if (result.mismatches.size() < 50) {
-      result.mismatches.push_back(describe(key) + ": " + what + " expected " + std::to_string(want) +
-                                  ", stored " + std::to_string(got));
+      result.mismatches.push_back(describe(key) + ": " + what + " expected " +
+                                  std::to_string(want) + ", stored " + std::to_string(got));
     } else if (result.mismatches.size() == 50) {
       result.mismatches.push_back("... (more)");
     }
@@ -121,17 +122,24 @@ comparison compare_rollups(pqxx::connection& conn, const datagen::generated& dat
     const auto it = actual.find(key);
     const db_row got = it == actual.end() ? db_row{} : it->second;
     const auto& g = got.counters;
-    if (g.pageviews != want.pageviews) mismatch(key, "pageviews", want.pageviews, g.pageviews);
-    if (g.events != want.events) mismatch(key, "events", want.events, g.events);
-    if (g.visits != want.visits) mismatch(key, "visits", want.visits, g.visits);
-    if (g.bounces != want.bounces) mismatch(key, "bounces", want.bounces, g.bounces);
-    if (g.duration_ms != want.duration_ms) mismatch(key, "duration_ms", want.duration_ms, g.duration_ms);
-    if (g.revenue_micros != want.revenue_micros) mismatch(key, "revenue_micros", want.revenue_micros, g.revenue_micros);
+    if (g.pageviews != want.pageviews)
+      mismatch(key, "pageviews", want.pageviews, g.pageviews);
+    if (g.events != want.events)
+      mismatch(key, "events", want.events, g.events);
+    if (g.visits != want.visits)
+      mismatch(key, "visits", want.visits, g.visits);
+    if (g.bounces != want.bounces)
+      mismatch(key, "bounces", want.bounces, g.bounces);
+    if (g.duration_ms != want.duration_ms)
+      mismatch(key, "duration_ms", want.duration_ms, g.duration_ms);
+    if (g.revenue_micros != want.revenue_micros)
+      mismatch(key, "revenue_micros", want.revenue_micros, g.revenue_micros);
     const auto truth = static_cast<std::int64_t>(want.visitors.size());
     const auto sketch_slack =
         got.exact_sketch ? 0
-                         : static_cast<std::int64_t>(std::ceil(allowed_errors * hll_standard_error *
-                                                               static_cast<double>(std::max(truth, got.visitors))));
+                         : static_cast<std::int64_t>(
+                               std::ceil(allowed_errors * hll_standard_error *
+                                         static_cast<double>(std::max(truth, got.visitors))));
     // Exit pages count exits, not visitors: a visit's exit page changes with every event, and a
     // sketch cannot forget the visitor on the page it left.
     const bool counts_visitors = std::get<2>(key) != events::dimension::exit_page;

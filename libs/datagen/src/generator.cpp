@@ -642,4 +642,23 @@ std::map<rollup_key, counters> expected_rollups(const generated& data, const buc
   return out;
 }
 
+std::map<rollup_key, counters> expected_stored_rollups(const generated& data,
+                                                       const bucket_fn& local_ms) {
+  const auto floored = [&](dimension d) {
+    const auto span = events::rollup_bucket_ms(d);
+    return [&local_ms, span](std::int64_t site, std::int64_t unix_ms) {
+      const auto local = local_ms(site, unix_ms);
+      return local - (local % span + span) % span;
+    };
+  };
+  auto out = expected_rollups(data, floored(dimension::total));
+  for (auto& [key, c] : expected_rollups(data, floored(dimension::total_hourly))) {
+    const auto& [site, bucket, d, value] = key;
+    if (d == dimension::total) {
+      out.emplace(rollup_key{site, bucket, dimension::total_hourly, value}, std::move(c));
+    }
+  }
+  return out;
+}
+
 }  // namespace plumb::datagen

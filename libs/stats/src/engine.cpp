@@ -108,7 +108,11 @@ detail::request plan(const query& q, grouping by) {
 
 std::vector<detail::group> read(pqxx::transaction_base& tx, const query& q, grouping by) {
   const auto r = plan(q, by);
-  return reads_rollups(q) ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+  // Rollup rows per hour exist for the site total only (events::rollup_bucket_ms); revenue rows
+  // are per day.
+  const bool hourly = by == grouping::bucket && q.step < interval::day;
+  const bool rollups = reads_rollups(q) && !(hourly && (!q.filters.empty() || r.revenue_tallies));
+  return rollups ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
 }
 
 bool wants(const query& q, metric m) {
@@ -266,9 +270,11 @@ std::string local_date(pqxx::transaction_base& tx, const std::string& timezone,
 }
 
 std::string first_day(pqxx::transaction_base& tx, std::int64_t site_id) {
-  // The earliest total row: an index range read on the rollups' primary key.
+  // The earliest total row: an index range read on each rollup table's primary key.
   const auto r = tx.exec_params(
-      "SELECT to_char(min(bucket), 'YYYY-MM-DD') FROM rollups WHERE site_id = $1 AND dimension = 0",
+      "SELECT to_char(least((SELECT min(bucket) FROM rollups WHERE site_id = $1 AND dimension = 0),"
+      " (SELECT min(bucket) FROM rollups_settled WHERE site_id = $1 AND dimension = 0)),"
+      " 'YYYY-MM-DD')",
       site_id);
   return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
 }

@@ -17,12 +17,22 @@ ALTER TABLE events ALTER COLUMN region_id SET NOT NULL, ALTER COLUMN city_id SET
 -- Every visit counts once on the rows of each visit dimension, so the unknown region and city of
 -- a bucket hold what all of its country rows hold together (counters summed, sketches united).
 -- Visits still open when workers switch over unpack their old visit state as "" too, and move
--- between exactly these rows.
+-- between exactly these rows. Both rollup tables (0006): rows of settled days too.
 INSERT INTO rollups (site_id, dimension, bucket, value_id, pageviews, events, visits, bounces,
                      duration_ms, visitors)
 SELECT r.site_id, d.dimension, r.bucket, v.id, sum(r.pageviews), sum(r.events), sum(r.visits),
        sum(r.bounces), sum(r.duration_ms), hll_union_agg(r.visitors)
 FROM rollups r
+JOIN dimension_values v ON v.site_id = r.site_id AND v.value = ''
+CROSS JOIN (VALUES (37::smallint), (38::smallint)) AS d (dimension)
+WHERE r.dimension = 30  -- country
+GROUP BY r.site_id, d.dimension, r.bucket, v.id;
+
+INSERT INTO rollups_settled (site_id, dimension, bucket, value_id, pageviews, events, visits,
+                             bounces, duration_ms, visitors)
+SELECT r.site_id, d.dimension, r.bucket, v.id, sum(r.pageviews), sum(r.events), sum(r.visits),
+       sum(r.bounces), sum(r.duration_ms), hll_union_agg(r.visitors)
+FROM rollups_settled r
 JOIN dimension_values v ON v.site_id = r.site_id AND v.value = ''
 CROSS JOIN (VALUES (37::smallint), (38::smallint)) AS d (dimension)
 WHERE r.dimension = 30  -- country

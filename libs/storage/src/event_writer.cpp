@@ -15,9 +15,10 @@
 namespace plumb::storage {
 namespace {
 
-// Deltas are summed per UTC quarter hour first, then per the site's local hour (which PostgreSQL
-// names for each quarter hour, from the site's time zone): every time zone offset in use is a
-// multiple of 15 minutes, so a UTC quarter hour never straddles a local hour.
+// Deltas are summed per UTC quarter hour first, then per the site's local day (and, for the site
+// total, also per local hour; events::rollup_bucket_ms), which PostgreSQL names for each quarter
+// hour from the site's time zone: every time zone offset in use is a multiple of 15 minutes, so a
+// UTC quarter hour never straddles a local hour.
 constexpr std::int64_t slot_ms = 15 * 60 * 1000;
 
 // The canonical text of an id, in a caller's buffer (no allocation per event).
@@ -29,8 +30,8 @@ std::string_view uuid_text(const core::event_id& id, char (&text)[36]) {
 // The columns of events, in the order write() formats them.
 const std::vector<std::string>& event_columns() {
   static const std::vector<std::string> columns = [] {
-    std::vector<std::string> all{"site_id", "received_at", "event_id", "visit_id",
-                                 "visitor_hash", "name_id", "interactive"};
+    std::vector<std::string> all{"site_id",      "received_at", "event_id",   "visit_id",
+                                 "visitor_hash", "name_id",     "interactive"};
     for (const auto d : stored_dimensions) {
       all.push_back(std::string(events::name_of(d)) + "_id");
     }
@@ -152,21 +153,24 @@ class value_table {
   std::array<seen_view, 1024> seen_{};  // recent views, by address
 };
 
-// The site's local hour of one UTC quarter hour of the batch, and its COPY text.
-struct local_hour {
+// The site's local hour and day (wall-clock ms) of one UTC quarter hour of the batch, with their
+// COPY texts.
+struct local_slot {
   std::int64_t site_id;
   std::int64_t slot;
   std::int64_t hour;
-  std::string text;
+  std::int64_t day;
+  std::string hour_text;
+  std::string day_text;
 };
 
 // One rollup row's share of a batch: one upsert per row. Its visitors are a list in
 // visitor_link (consecutive deltas of one event add the same visitor once).
 struct rollup_row {
   std::int64_t site_id;
-  std::int64_t hour;
+  std::int64_t bucket;
   std::int64_t value_id;
-  const local_hour* local;  // for the hour's text
+  const std::string* bucket_text;  // owned by a local_slot
   std::int16_t dimension;
   std::int64_t pageviews = 0, events = 0, visits = 0, bounces = 0, duration_ms = 0;
   micros revenue = 0;
@@ -178,12 +182,12 @@ struct visitor_link {
   std::uint32_t next;  // 0: the end, else 1 + index of the previous link
 };
 
-std::uint64_t row_hash(std::int64_t site_id, std::int16_t dimension, std::int64_t hour,
+std::uint64_t row_hash(std::int64_t site_id, std::int16_t dimension, std::int64_t bucket,
                        std::int64_t value_id) {
   constexpr std::uint64_t k = 0x9e3779b97f4a7c15ULL;
   auto h = static_cast<std::uint64_t>(site_id) * k;
   h = (h ^ static_cast<std::uint64_t>(value_id)) * 0xff51afd7ed558ccdULL;
-  h = (h ^ static_cast<std::uint64_t>(hour) ^ (static_cast<std::uint64_t>(dimension) << 56)) * k;
+  h = (h ^ static_cast<std::uint64_t>(bucket) ^ (static_cast<std::uint64_t>(dimension) << 56)) * k;
   return h ^ (h >> 31);
 }
 
@@ -441,11 +445,11 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
   const auto slot_of = [](std::int64_t at_ms) {
     return at_ms - (at_ms % slot_ms + slot_ms) % slot_ms;
   };
-  // Quarter hours → the site's local hours (one small query per batch, so a changed time zone
-  // applies from the next batch as before), then one row per rollup key: PostgreSQL then has
-  // nothing to join or group, and a key's quarter hours cost one upsert instead of up to four.
+  // Quarter hours → the site's local hours and days (one small query per batch, so a changed time
+  // zone applies from the next batch as before), then one row per rollup key: PostgreSQL then has
+  // nothing to join or group, and a key's quarter hours cost one upsert instead of up to 96.
   std::vector<std::pair<std::int64_t, std::int64_t>> site_slots;  // (site, quarter hour)
-  std::size_t delta_count = 0;
+  std::size_t delta_count = 0;  // rows at most: one per delta, two for a total's
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (counted[i] == 0) {
       continue;
@@ -453,6 +457,7 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
     const auto& e = batch[i];
     delta_count += e.deltas.size();
     for (const auto& d : e.deltas) {
+      delta_count += d.dimension == events::dimension::total ? 1 : 0;
       const std::pair site_slot{e.site_id, slot_of(d.at_ms)};
       if (site_slots.empty() || site_slots.back() != site_slot) {
         site_slots.push_back(site_slot);
@@ -461,7 +466,7 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
   }
   std::sort(site_slots.begin(), site_slots.end());
   site_slots.erase(std::unique(site_slots.begin(), site_slots.end()), site_slots.end());
-  std::vector<local_hour> hours;
+  std::vector<local_slot> hours;
   if (!site_slots.empty()) {
     std::vector<std::int64_t> slot_sites, slot_starts;
     slot_sites.reserve(site_slots.size());
@@ -473,12 +478,14 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
     const auto buckets =
         tx.exec_params(buckets_sql, pg::bigint_array(slot_sites), pg::bigint_array(slot_starts));
     hours.reserve(static_cast<std::size_t>(buckets.size()));
+    constexpr auto day_ms = events::rollup_bucket_ms(events::dimension::total);
     for (const auto& r : buckets) {
       const auto hour = r[2].as<std::int64_t>();
-      hours.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), hour,
-                       core::format_utc(hour)});
+      const auto day = hour - (hour % day_ms + day_ms) % day_ms;
+      hours.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), hour, day,
+                       core::format_utc(hour), core::format_utc(day)});
     }
-    std::sort(hours.begin(), hours.end(), [](const local_hour& a, const local_hour& b) {
+    std::sort(hours.begin(), hours.end(), [](const local_slot& a, const local_slot& b) {
       return std::tie(a.site_id, a.slot) < std::tie(b.site_id, b.slot);
     });
   }
@@ -494,7 +501,52 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
   }
   std::vector<std::uint32_t> table(table_size, 0);  // 0: empty, else 1 + index into rows
   const auto mask = table_size - 1;
-  const local_hour* last = nullptr;  // consecutive deltas mostly share their quarter hour
+  // Adds one delta of event `e` to its row (dimension, bucket, value).
+  const auto add_delta = [&](const stored_event& e, const rollup_delta& d, std::int64_t value_id,
+                             std::int16_t dimension, std::int64_t bucket,
+                             const std::string& bucket_text) {
+    auto h = static_cast<std::size_t>(row_hash(e.site_id, dimension, bucket, value_id)) & mask;
+    while (true) {
+      const auto slot_row = table[h];
+      if (slot_row == 0) {
+        rows.push_back({e.site_id, bucket, value_id, &bucket_text, dimension});
+        table[h] = static_cast<std::uint32_t>(rows.size());
+        break;
+      }
+      const auto& r = rows[slot_row - 1];
+      if (r.value_id == value_id && r.bucket == bucket && r.dimension == dimension &&
+          r.site_id == e.site_id) {
+        break;
+      }
+      h = (h + 1) & mask;
+    }
+    auto& t = rows[table[h] - 1];
+    t.pageviews += d.pageviews;
+    t.events += d.events;
+    t.visits += d.visits;
+    t.bounces += d.bounces;
+    t.duration_ms += d.duration_ms;
+    if (!d.revenue.empty()) {
+      // The collector validated the amount; one PostgreSQL could not store is rejected with
+      // the raw row above (numeric overflow), so an unparsable one never gets here unseen.
+      t.revenue += parse_micros(d.revenue).value_or(0);
+    }
+    const auto add_visitor = [&](std::uint64_t hash) {
+      const auto visitor = static_cast<std::int64_t>(hash);
+      if (t.visitors == 0 || t.last_visitor != visitor) {
+        links.push_back({visitor, t.visitors});
+        t.visitors = static_cast<std::uint32_t>(links.size());
+        t.last_visitor = visitor;
+      }
+    };
+    if (d.adds_visitor) {
+      add_visitor(e.visitor_hash);
+    }
+    for (const auto hash : d.visit_visitors) {
+      add_visitor(hash);
+    }
+  };
+  const local_slot* last = nullptr;  // consecutive deltas mostly share their quarter hour
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (counted[i] == 0) {
       continue;
@@ -507,7 +559,7 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
       if (last == nullptr || last->site_id != e.site_id || last->slot != slot) {
         const auto it = std::lower_bound(
             hours.begin(), hours.end(), std::pair{e.site_id, slot},
-            [](const local_hour& h, const std::pair<std::int64_t, std::int64_t>& k) {
+            [](const local_slot& h, const std::pair<std::int64_t, std::int64_t>& k) {
               return std::pair{h.site_id, h.slot} < k;
             });
         if (it == hours.end() || it->site_id != e.site_id || it->slot != slot) {
@@ -516,47 +568,10 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
         }
         last = &*it;
       }
-      const auto dimension = static_cast<std::int16_t>(d.dimension);
-      const auto hour = last->hour;
-      auto h = static_cast<std::size_t>(row_hash(e.site_id, dimension, hour, value_id)) & mask;
-      while (true) {
-        const auto slot_row = table[h];
-        if (slot_row == 0) {
-          rows.push_back({e.site_id, hour, value_id, last, dimension});
-          table[h] = static_cast<std::uint32_t>(rows.size());
-          break;
-        }
-        const auto& r = rows[slot_row - 1];
-        if (r.value_id == value_id && r.hour == hour && r.dimension == dimension &&
-            r.site_id == e.site_id) {
-          break;
-        }
-        h = (h + 1) & mask;
-      }
-      auto& t = rows[table[h] - 1];
-      t.pageviews += d.pageviews;
-      t.events += d.events;
-      t.visits += d.visits;
-      t.bounces += d.bounces;
-      t.duration_ms += d.duration_ms;
-      if (!d.revenue.empty()) {
-        // The collector validated the amount; one PostgreSQL could not store is rejected with
-        // the raw row above (numeric overflow), so an unparsable one never gets here unseen.
-        t.revenue += parse_micros(d.revenue).value_or(0);
-      }
-      const auto add_visitor = [&](std::uint64_t hash) {
-        const auto visitor = static_cast<std::int64_t>(hash);
-        if (t.visitors == 0 || t.last_visitor != visitor) {
-          links.push_back({visitor, t.visitors});
-          t.visitors = static_cast<std::uint32_t>(links.size());
-          t.last_visitor = visitor;
-        }
-      };
-      if (d.adds_visitor) {
-        add_visitor(e.visitor_hash);
-      }
-      for (const auto hash : d.visit_visitors) {
-        add_visitor(hash);
+      add_delta(e, d, value_id, static_cast<std::int16_t>(d.dimension), last->day, last->day_text);
+      if (d.dimension == events::dimension::total) {
+        add_delta(e, d, value_id, static_cast<std::int16_t>(events::dimension::total_hourly),
+                  last->hour, last->hour_text);
       }
     }
   }
@@ -579,7 +594,7 @@ write_result event_writer::write(pqxx::connection& conn, std::span<const stored_
       row.clear();
       row.integer(t.site_id)
           .integer(t.dimension)
-          .raw(t.local->text)
+          .raw(*t.bucket_text)
           .integer(t.value_id)
           .integer(t.pageviews)
           .integer(t.events)

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "plumb/events/dimension.hpp"
 #include "plumb/pg/copy.hpp"
 
 namespace plumb::storage {
@@ -152,17 +153,26 @@ std::int64_t expire_partition_rows(pqxx::connection& conn, const std::string& pa
                            site.id, core::format_utc(site.cutoff_ms));
 }
 
-// Deletes one site's rollup hours that end at or before the cutoff, in the site's local time
-// (buckets are local wall-clock hours).
+// Deletes one site's rollup rows whose bucket (a local day, or hour for the hourly totals) ends at
+// or before the cutoff, in the site's local time (buckets are local wall-clock times), from both
+// rollup tables.
 std::int64_t expire_rollups(pqxx::connection& conn, const site_retention& site) {
+  using events::dimension;
   const std::string expired =
-      " site_id = $1 AND bucket <= ($2::timestamptz AT TIME ZONE $3) - interval '1 hour'";
-  return delete_in_batches(conn,
-                           "DELETE FROM rollups WHERE ctid = ANY(ARRAY(SELECT ctid FROM rollups"
-                           " WHERE" +
-                               expired + " LIMIT " + std::to_string(retention_batch_rows) +
-                               ")) AND" + expired,
-                           site.id, core::format_utc(site.cutoff_ms), site.timezone);
+      " site_id = $1 AND bucket + CASE WHEN dimension = $4 THEN $5::bigint ELSE $6::bigint END"
+      " * interval '1 ms' <= ($2::timestamptz AT TIME ZONE $3)";
+  std::int64_t deleted = 0;
+  for (const std::string table : {"rollups", "rollups_settled"}) {
+    deleted += delete_in_batches(
+        conn,
+        "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE" +
+            expired + " LIMIT " + std::to_string(retention_batch_rows) + ")) AND" + expired,
+        site.id, core::format_utc(site.cutoff_ms), site.timezone,
+        static_cast<int>(dimension::total_hourly),
+        events::rollup_bucket_ms(dimension::total_hourly),
+        events::rollup_bucket_ms(dimension::total));
+  }
+  return deleted;
 }
 
 enum class drop_outcome { dropped, kept, busy };

@@ -55,12 +55,14 @@ std::vector<std::string> received(pqxx::connection& conn, const char* table, std
   return times;
 }
 
-// Local hour buckets of a site's rollup rows, oldest first.
-std::vector<std::string> buckets(pqxx::connection& conn, std::int64_t site_id) {
+// Local buckets of a site's rollup rows of one dimension, oldest first.
+std::vector<std::string> buckets(pqxx::connection& conn, std::int64_t site_id,
+                                 events::dimension d) {
   pqxx::work tx(conn);
   std::vector<std::string> times;
-  for (const auto& row : tx.exec_params(
-           "SELECT bucket::text FROM rollups WHERE site_id = $1 ORDER BY bucket", site_id)) {
+  for (const auto& row : tx.exec_params("SELECT bucket::text FROM rollups WHERE site_id = $1"
+                                        " AND dimension = $2 ORDER BY bucket",
+                                        site_id, static_cast<int>(d))) {
     times.push_back(row[0].as<std::string>());
   }
   return times;
@@ -213,7 +215,7 @@ TEST_CASE(
   CHECK(result.ran);
   CHECK(result.events_deleted == 5);
   CHECK(result.dropped_events_deleted == 1);
-  CHECK(result.rollups_deleted == 4);
+  CHECK(result.rollups_deleted == 7);  // a: 2 days and 2 hours; kolkata: 1 day and 2 hours
   CHECK(result.partitions_busy.empty());
 
   CHECK(received(conn, "events", a) ==
@@ -226,11 +228,21 @@ TEST_CASE(
   CHECK(received(conn, "dropped_events", 999'999) ==
         std::vector<std::string>{"2023-10-10 12:00:00+00"});
 
-  // Rollup hours are kept unless they end by the cutoff: UTC site a keeps 00:00 (its cutoff is
-  // 00:30, inside that hour); the Kolkata site loses local 05:00 and keeps 06:00.
-  CHECK(buckets(conn, a) == std::vector<std::string>{"2024-02-14 00:00:00", "2024-02-14 01:00:00"});
-  CHECK(buckets(conn, kolkata) == std::vector<std::string>{"2024-01-15 06:00:00"});
-  CHECK(buckets(conn, forever) == std::vector<std::string>{"2023-12-05 12:00:00"});
+  // Rollup days and hours are kept unless they end by the cutoff: UTC site a keeps hour 00:00 (its
+  // cutoff is 00:30, inside that hour); the Kolkata site loses local hour 05:00 and keeps 06:00.
+  // Both keep the day of their cutoff.
+  using events::dimension;
+  CHECK(buckets(conn, a, dimension::total) == std::vector<std::string>{"2024-02-14 00:00:00"});
+  CHECK(buckets(conn, a, dimension::total_hourly) ==
+        std::vector<std::string>{"2024-02-14 00:00:00", "2024-02-14 01:00:00"});
+  CHECK(buckets(conn, kolkata, dimension::total) ==
+        std::vector<std::string>{"2024-01-15 00:00:00"});
+  CHECK(buckets(conn, kolkata, dimension::total_hourly) ==
+        std::vector<std::string>{"2024-01-15 06:00:00"});
+  CHECK(buckets(conn, forever, dimension::total) ==
+        std::vector<std::string>{"2023-12-05 00:00:00"});
+  CHECK(buckets(conn, forever, dimension::total_hourly) ==
+        std::vector<std::string>{"2023-12-05 12:00:00"});
 
   // Dropped: partitions ending by 2024-02-14 with no kept row. Kept: events_y2023m12 (the site
   // without retention), events_y2024m01 (kolkata's row at its cutoff), dropped_events_y2023m11

@@ -4,6 +4,7 @@
 
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/migrations.hpp"
+#include "plumb/storage/rollup_settling.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/test_support/environment.hpp"
 #include "storage_test_helpers.hpp"
@@ -16,14 +17,16 @@ namespace {
 
 std::int64_t count_events(pqxx::connection& conn, std::int64_t site_id) {
   pqxx::work tx(conn);
-  return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0].as<std::int64_t>();
+  return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0]
+      .as<std::int64_t>();
 }
 
 std::int64_t rollup_sum(pqxx::connection& conn, std::int64_t site_id, const char* column) {
   pqxx::work tx(conn);
-  return tx.exec_params1(std::string("SELECT coalesce(sum(") + column +
-                             "), 0) FROM rollups WHERE site_id = $1 AND dimension = 0",
-                         site_id)[0]
+  return tx
+      .exec_params1(std::string("SELECT coalesce(sum(") + column +
+                        "), 0) FROM rollups WHERE site_id = $1 AND dimension = 0",
+                    site_id)[0]
       .as<std::int64_t>();
 }
 
@@ -51,13 +54,15 @@ TEST_CASE("accounts, sites and API keys validate input and refuse duplicates") {
   pqxx::work tx(conn);
   const auto owner = storage::create_account(tx, "Owner@Example.com", "a long password");
   CHECK(owner.email == "owner@example.com");
-  CHECK_THROWS_AS(storage::create_account(tx, "not-an-email", "a long password"), storage::invalid_input);
+  CHECK_THROWS_AS(storage::create_account(tx, "not-an-email", "a long password"),
+                  storage::invalid_input);
   CHECK_THROWS_AS(storage::create_account(tx, "x@example.com", "short"), storage::invalid_input);
 
   const auto site = storage::create_site(tx, owner.id, "https://www.Example.com/", "Europe/Berlin");
   CHECK(site.domain == "example.com");
   CHECK(storage::find_site(tx, "www.example.com")->id == site.id);
-  CHECK_THROWS_AS(storage::create_site(tx, owner.id, "example.com", "Mars/Olympus"), storage::invalid_input);
+  CHECK_THROWS_AS(storage::create_site(tx, owner.id, "example.com", "Mars/Olympus"),
+                  storage::invalid_input);
   CHECK_THROWS_AS(storage::create_site(tx, owner.id, "bad domain", "UTC"), storage::invalid_input);
 
   const auto key = storage::create_api_key(tx, owner.id, storage::api_scope::stats_read);
@@ -68,7 +73,8 @@ TEST_CASE("accounts, sites and API keys validate input and refuse duplicates") {
   tx.commit();
 
   pqxx::work dup(conn);
-  CHECK_THROWS_AS(storage::create_account(dup, "owner@example.com", "a long password"), storage::already_exists);
+  CHECK_THROWS_AS(storage::create_account(dup, "owner@example.com", "a long password"),
+                  storage::already_exists);
 }
 
 TEST_CASE("the event writer stores each event once, across partitions and redeliveries") {
@@ -97,9 +103,11 @@ TEST_CASE("the event writer stores each event once, across partitions and redeli
   CHECK(rollup_sum(conn, sites[0], "pageviews") == 3);
 
   pqxx::work tx(conn);
-  CHECK(tx.exec1("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")[0].as<int>() == 2);
+  CHECK(tx.exec1("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")[0]
+            .as<int>() == 2);
   // Dimension values are numbered per site.
-  CHECK(tx.exec_params1("SELECT count(*) FROM dimension_values WHERE value = '/' AND site_id = ANY($1::bigint[])",
+  CHECK(tx.exec_params1("SELECT count(*) FROM dimension_values WHERE value = '/' AND site_id = "
+                        "ANY($1::bigint[])",
                         "{" + std::to_string(sites[0]) + "," + std::to_string(sites[1]) + "}")[0]
             .as<int>() == 2);
 }
@@ -137,7 +145,8 @@ TEST_CASE("revenue amounts convert to millionths exactly") {
   CHECK(storage::parse_micros("-3") == storage::micros{-3'000'000});
   CHECK(storage::parse_micros("0.0000005") == storage::micros{1});  // half rounds away from zero
   CHECK(storage::parse_micros("0.0000004") == storage::micros{0});
-  CHECK(storage::parse_micros("999999999999999999") == storage::micros{999'999'999'999'999'999} * 1'000'000);
+  CHECK(storage::parse_micros("999999999999999999") ==
+        storage::micros{999'999'999'999'999'999} * 1'000'000);
   CHECK_FALSE(storage::parse_micros("1e5"));
   CHECK_FALSE(storage::parse_micros(""));
   CHECK_FALSE(storage::parse_micros("."));
@@ -154,19 +163,76 @@ TEST_CASE("rollup buckets follow the site's DST changes") {
   // 2026-03-08: clocks jump from 02:00 EST to 03:00 EDT (07:00Z). 2026-11-01: from 02:00 EDT
   // back to 01:00 EST (06:00Z), so 01:30 happens twice.
   const std::vector<storage::stored_event> batch{
-      pageview(site, 1'772'951'400'000, 1),  // 2026-03-08T06:30Z = 01:30 EST
-      pageview(site, 1'772'955'000'000, 2),  // 2026-03-08T07:30Z = 03:30 EDT
-      pageview(site, 1'793'511'000'000, 3),  // 2026-11-01T05:30Z = 01:30 EDT
-      pageview(site, 1'793'514'600'000, 4)}; // 2026-11-01T06:30Z = 01:30 EST
+      pageview(site, 1'772'951'400'000, 1),   // 2026-03-08T06:30Z = 01:30 EST
+      pageview(site, 1'772'955'000'000, 2),   // 2026-03-08T07:30Z = 03:30 EDT
+      pageview(site, 1'793'511'000'000, 3),   // 2026-11-01T05:30Z = 01:30 EDT
+      pageview(site, 1'793'514'600'000, 4)};  // 2026-11-01T06:30Z = 01:30 EST
   storage::event_writer writer;
   writer.write(conn, batch);
   pqxx::work tx(conn);
-  std::vector<std::string> buckets;
-  for (const auto& r : tx.exec_params("SELECT bucket::text || ' ' || pageviews FROM rollups"
-                                      " WHERE site_id = $1 AND dimension = 0 ORDER BY bucket",
-                                      site)) {
-    buckets.push_back(r[0].as<std::string>());
-  }
-  CHECK(buckets == std::vector<std::string>{"2026-03-08 01:00:00 1", "2026-03-08 03:00:00 1",
-                                            "2026-11-01 01:00:00 2"});
+  const auto buckets = [&](events::dimension d) {
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_params("SELECT bucket::text || ' ' || pageviews FROM rollups"
+                                        " WHERE site_id = $1 AND dimension = $2 ORDER BY bucket",
+                                        site, static_cast<int>(d))) {
+      out.push_back(r[0].as<std::string>());
+    }
+    return out;
+  };
+  CHECK(buckets(events::dimension::total_hourly) ==
+        std::vector<std::string>{"2026-03-08 01:00:00 1", "2026-03-08 03:00:00 1",
+                                 "2026-11-01 01:00:00 2"});
+  CHECK(buckets(events::dimension::total) ==
+        std::vector<std::string>{"2026-03-08 00:00:00 2", "2026-11-01 00:00:00 2"});
+}
+
+TEST_CASE("settling moves past days' rollup rows, and late events of a settled day still add up") {
+  test_support::scoped_database db;
+  pqxx::connection conn(db.dsn());
+  storage::migrate(conn);
+  const auto site = make_sites(conn, {"UTC"})[0];
+  constexpr std::int64_t day_ms = 86'400'000;
+  constexpr std::int64_t march_1 = 1'772'323'200'000;  // 2026-03-01T00:00Z
+  storage::event_writer writer;
+  writer.write(conn,
+               std::vector{pageview(site, march_1 + 1'000, 1), pageview(site, march_1 + 2'000, 2),
+                           pageview(site, march_1 + 5 * day_ms, 3)});
+  // Pageviews on the site's total rows of one table.
+  const auto pageviews = [&](const char* table) {
+    pqxx::work tx(conn);
+    return tx
+        .exec_params1(std::string("SELECT coalesce(sum(pageviews), 0) FROM ") + table +
+                          " WHERE site_id = $1 AND dimension = 0",
+                      site)[0]
+        .as<std::int64_t>();
+  };
+  const auto visitors_on = [&](std::int64_t day) {
+    pqxx::work tx(conn);
+    return tx
+        .exec_params1(
+            "SELECT round(hll_cardinality(hll_union_agg(visitors)))::bigint FROM"
+            " (SELECT visitors FROM rollups WHERE site_id = $1 AND dimension = 0 AND bucket = $2"
+            "  UNION ALL SELECT visitors FROM rollups_settled WHERE site_id = $1 AND dimension = 0"
+            "  AND bucket = $2) r",
+            site, core::format_utc(day))[0]
+        .as<std::int64_t>();
+  };
+  // Now = 2026-03-04: 1 March (two days) is settled, its hours too; 6 March stays.
+  const auto moved = storage::settle_rollups(conn, core::from_unix_ms(march_1 + 3 * day_ms));
+  CHECK(moved == 2);  // the day row of 1 March and its hour row (00:00 holds both events)
+  CHECK(pageviews("rollups_settled") == 2);
+  CHECK(pageviews("rollups") == 1);
+  // A late event of 1 March lands in rollups again; the next run merges it into the settled row.
+  writer.write(conn, std::vector{pageview(site, march_1 + 3'000, 4)});
+  CHECK(pageviews("rollups") == 2);
+  CHECK(visitors_on(march_1) == 3);  // a report reads both tables: still right before merging
+  CHECK(storage::settle_rollups(conn, core::from_unix_ms(march_1 + 3 * day_ms)) == 2);
+  CHECK(pageviews("rollups_settled") == 3);
+  CHECK(pageviews("rollups") == 1);
+  CHECK(visitors_on(march_1) == 3);
+  pqxx::work tx(conn);
+  CHECK(tx.exec_params1("SELECT count(*) FROM rollups_settled WHERE site_id = $1 AND bucket = $2"
+                        " AND dimension = 0",
+                        site, core::format_utc(march_1))[0]
+            .as<int>() == 1);  // merged, not duplicated
 }

@@ -104,14 +104,20 @@ std::string normalize_email(std::string_view input) {
 std::string site_columns(const std::string& alias) {
   const std::string p = alias.empty() ? "" : alias + ".";
   // Text arrays travel as JSON: libpqxx 6.4 has no array conversion.
-  return p + "id, " + p + "account_id, " + p + "domain, " + p + "timezone, " + p + "ignore_do_not_track, array_to_json(" +
-         p + "excluded_ip_ranges)::text, array_to_json(" + p + "allowed_hostnames)::text, " + p + "retention_days";
+  return p + "id, " + p + "account_id, " + p + "domain, " + p + "timezone, " + p +
+         "ignore_do_not_track, array_to_json(" + p + "excluded_ip_ranges)::text, array_to_json(" +
+         p + "allowed_hostnames)::text, " + p + "retention_days";
 }
 
 site site_from_row(const pqxx::row& row) {
-  site s{row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
-         row[3].as<std::string>(), row[4].as<bool>(), strings_from_json(row[5].as<std::string>()),
-         strings_from_json(row[6].as<std::string>()), std::nullopt};
+  site s{row[0].as<std::int64_t>(),
+         row[1].as<std::int64_t>(),
+         row[2].as<std::string>(),
+         row[3].as<std::string>(),
+         row[4].as<bool>(),
+         strings_from_json(row[5].as<std::string>()),
+         strings_from_json(row[6].as<std::string>()),
+         std::nullopt};
   if (!row[7].is_null()) {
     s.retention_days = row[7].as<int>();
   }
@@ -147,7 +153,8 @@ account create_account(pqxx::transaction_base& tx, std::string_view email_input,
   const std::string email = normalize_email(email_input);
   validate_password(password);
   try {
-    const auto row = tx.exec_params1("SELECT plumb_create_account($1, $2)", email, crypto::hash_password(password));
+    const auto row = tx.exec_params1("SELECT plumb_create_account($1, $2)", email,
+                                     crypto::hash_password(password));
     return account{row[0].as<std::int64_t>(), email};
   } catch (const pqxx::unique_violation&) {
     throw already_exists("email", "an account with this email already exists");
@@ -171,9 +178,11 @@ std::optional<account> find_account(pqxx::transaction_base& tx, std::int64_t id)
   return account{result[0][0].as<std::int64_t>(), result[0][1].as<std::string>()};
 }
 
-std::optional<account_credentials> find_credentials(pqxx::transaction_base& tx, std::string_view email) {
-  const auto result = tx.exec_params("SELECT id, password_hash FROM plumb_account_credentials($1) WHERE id IS NOT NULL",
-                                     core::ascii_lower(email));
+std::optional<account_credentials> find_credentials(pqxx::transaction_base& tx,
+                                                    std::string_view email) {
+  const auto result = tx.exec_params(
+      "SELECT id, password_hash FROM plumb_account_credentials($1) WHERE id IS NOT NULL",
+      core::ascii_lower(email));
   if (result.empty()) {
     return std::nullopt;
   }
@@ -181,7 +190,8 @@ std::optional<account_credentials> find_credentials(pqxx::transaction_base& tx, 
 }
 
 std::string password_hash(pqxx::transaction_base& tx, std::int64_t account_id) {
-  const auto result = tx.exec_params("SELECT password_hash FROM accounts WHERE id = $1", account_id);
+  const auto result =
+      tx.exec_params("SELECT password_hash FROM accounts WHERE id = $1", account_id);
   return result.empty() ? std::string() : result[0][0].as<std::string>();
 }
 
@@ -196,12 +206,14 @@ site create_site(pqxx::transaction_base& tx, std::int64_t account_id, std::strin
   const auto domain = normalized_domain(domain_input);
   validate_timezone(tx, std::string(timezone));
   try {
-    auto created = site_from_row(tx.exec_params1(
-        "INSERT INTO sites (account_id, domain, timezone, ignore_do_not_track) "
-        "VALUES ($1, $2, $3, $4) RETURNING " + site_columns(),
-        account_id, domain, std::string(timezone), ignore_do_not_track));
-    tx.exec_params("INSERT INTO site_memberships (site_id, account_id, role) VALUES ($1, $2, 'owner')",
-                   created.id, account_id);
+    auto created = site_from_row(
+        tx.exec_params1("INSERT INTO sites (account_id, domain, timezone, ignore_do_not_track) "
+                        "VALUES ($1, $2, $3, $4) RETURNING " +
+                            site_columns(),
+                        account_id, domain, std::string(timezone), ignore_do_not_track));
+    tx.exec_params(
+        "INSERT INTO site_memberships (site_id, account_id, role) VALUES ($1, $2, 'owner')",
+        created.id, account_id);
     return created;
   } catch (const pqxx::unique_violation&) {
     throw already_exists("domain", "a site with this domain already exists");
@@ -213,8 +225,8 @@ std::optional<site> find_site(pqxx::transaction_base& tx, std::string_view domai
   if (!normalized) {
     return std::nullopt;
   }
-  const auto result = tx.exec_params(
-      "SELECT " + site_columns() + " FROM sites WHERE domain = $1", *normalized);
+  const auto result =
+      tx.exec_params("SELECT " + site_columns() + " FROM sites WHERE domain = $1", *normalized);
   if (result.empty()) {
     return std::nullopt;
   }
@@ -231,7 +243,8 @@ std::optional<site> find_site_by_id(pqxx::transaction_base& tx, std::int64_t id)
 
 std::vector<site> all_sites(pqxx::transaction_base& tx) {
   std::vector<site> sites;
-  for (const auto& row : tx.exec("SELECT " + site_columns() + " FROM plumb_all_sites() ORDER BY id")) {
+  for (const auto& row :
+       tx.exec("SELECT " + site_columns() + " FROM plumb_all_sites() ORDER BY id")) {
     sites.push_back(site_from_row(row));
   }
   return sites;
@@ -255,16 +268,21 @@ site update_site(pqxx::transaction_base& tx, std::int64_t site_id, const site_ch
   }
   if (changes.change_retention && changes.retention_days &&
       (*changes.retention_days < 30 || *changes.retention_days > 36'500)) {
-    throw invalid_input("retention_days", "retention_days must be 30 to 36500 days, or null to keep data forever");
+    throw invalid_input("retention_days",
+                        "retention_days must be 30 to 36500 days, or null to keep data forever");
   }
   // libpqxx 6.4 binds NULL from a null const char*: absent changes are NULL and keep the column
   // (retention_days needs its own flag, as NULL is one of its values).
-  const auto text_or_null = [](const std::optional<std::string>& v) { return v ? v->c_str() : nullptr; };
+  const auto text_or_null = [](const std::optional<std::string>& v) {
+    return v ? v->c_str() : nullptr;
+  };
   const std::optional<std::string> dnt =
-      changes.ignore_do_not_track ? std::optional<std::string>(*changes.ignore_do_not_track ? "true" : "false")
-                                  : std::nullopt;
+      changes.ignore_do_not_track
+          ? std::optional<std::string>(*changes.ignore_do_not_track ? "true" : "false")
+          : std::nullopt;
   const std::optional<std::string> retention =
-      changes.retention_days ? std::optional(std::to_string(*changes.retention_days)) : std::nullopt;
+      changes.retention_days ? std::optional(std::to_string(*changes.retention_days))
+                             : std::nullopt;
   try {
     const auto result = tx.exec_params(
         "UPDATE sites SET domain = COALESCE($2, domain), timezone = COALESCE($3, timezone), "
@@ -274,9 +292,11 @@ site update_site(pqxx::transaction_base& tx, std::int64_t site_id, const site_ch
         "allowed_hostnames = CASE WHEN $6::jsonb IS NULL THEN allowed_hostnames "
         "  ELSE ARRAY(SELECT jsonb_array_elements_text($6::jsonb)) END, "
         "retention_days = CASE WHEN $7 THEN $8::integer ELSE retention_days END "
-        "WHERE id = $1 RETURNING " + site_columns(),
-        site_id, text_or_null(domain), text_or_null(changes.timezone), text_or_null(dnt), text_or_null(ranges),
-        text_or_null(hostnames), changes.change_retention, text_or_null(retention));
+        "WHERE id = $1 RETURNING " +
+            site_columns(),
+        site_id, text_or_null(domain), text_or_null(changes.timezone), text_or_null(dnt),
+        text_or_null(ranges), text_or_null(hostnames), changes.change_retention,
+        text_or_null(retention));
     if (result.empty()) {
       throw invalid_input("site", "no such site");
     }
@@ -288,7 +308,7 @@ site update_site(pqxx::transaction_base& tx, std::int64_t site_id, const site_ch
 
 void delete_site(pqxx::transaction_base& tx, std::int64_t site_id) {
   // Tables without a foreign key to sites (partitioned) first; the rest cascade from sites.
-  for (const char* table : {"events", "dropped_events", "rollups"}) {
+  for (const char* table : {"events", "dropped_events", "rollups", "rollups_settled"}) {
     tx.exec_params(std::string("DELETE FROM ") + table + " WHERE site_id = $1", site_id);
   }
   tx.exec_params("DELETE FROM sites WHERE id = $1", site_id);
@@ -301,15 +321,17 @@ std::string create_api_key(pqxx::transaction_base& tx, std::int64_t account_id, 
   }
   const std::string key = new_token(api_key_prefix);
   tx.exec_params(
-      "INSERT INTO api_keys (account_id, prefix, key_hash, scope, name) VALUES ($1, $2, $3, $4, $5)",
-      account_id, key.substr(0, api_key_prefix.size() + 6), token_hash(key), std::string(scope_name(scope)),
-      std::string(name));
+      "INSERT INTO api_keys (account_id, prefix, key_hash, scope, name) VALUES ($1, $2, $3, $4, "
+      "$5)",
+      account_id, key.substr(0, api_key_prefix.size() + 6), token_hash(key),
+      std::string(scope_name(scope)), std::string(name));
   return key;
 }
 
 std::optional<api_key> find_api_key(pqxx::transaction_base& tx, std::string_view key_text) {
   const auto result = tx.exec_params(
-      "SELECT id, account_id, scope FROM plumb_find_api_key($1) WHERE id IS NOT NULL", token_hash(key_text));
+      "SELECT id, account_id, scope FROM plumb_find_api_key($1) WHERE id IS NOT NULL",
+      token_hash(key_text));
   if (result.empty()) {
     return std::nullopt;
   }
@@ -319,19 +341,22 @@ std::optional<api_key> find_api_key(pqxx::transaction_base& tx, std::string_view
 
 std::vector<api_key_summary> api_keys_of(pqxx::transaction_base& tx, std::int64_t account_id) {
   std::vector<api_key_summary> keys;
-  for (const auto& row : tx.exec_params(
-           "SELECT id, name, prefix, scope, " + iso_utc("created_at") +
-               " FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id",
-           account_id)) {
+  for (const auto& row :
+       tx.exec_params("SELECT id, name, prefix, scope, " + iso_utc("created_at") +
+                          " FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id",
+                      account_id)) {
     keys.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                    parse_scope(row[3].as<std::string>()).value_or(api_scope::stats_read), row[4].as<std::string>()});
+                    parse_scope(row[3].as<std::string>()).value_or(api_scope::stats_read),
+                    row[4].as<std::string>()});
   }
   return keys;
 }
 
 bool revoke_api_key(pqxx::transaction_base& tx, std::int64_t account_id, std::int64_t key_id) {
-  return tx.exec_params("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL",
-                        key_id, account_id)
+  return tx.exec_params(
+               "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND "
+               "revoked_at IS NULL",
+               key_id, account_id)
              .affected_rows() == 1;
 }
 

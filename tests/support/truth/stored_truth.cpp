@@ -1,6 +1,7 @@
 #include "stored_truth.hpp"
 
 #include "plumb/ingest/history_loader.hpp"
+#include "plumb/storage/rollup_settling.hpp"
 
 namespace plumb::test_support {
 namespace {
@@ -63,6 +64,11 @@ std::vector<stored_hit> index_hits(const datagen::generated& data) {
 
 void store_generated(pqxx::connection& conn, const datagen::generated& data) {
   ingest::history_loader(conn).store(data.events);
+  if (!data.events.empty()) {
+    // As workers would by the time of the last event: its last two days stay in `rollups`, the
+    // rest moves to `rollups_settled`, so every report reads both tables.
+    storage::settle_rollups(conn, core::from_unix_ms(data.events.back().received_ms));
+  }
 }
 
 }  // namespace plumb::test_support

@@ -26,7 +26,8 @@ struct stored_hit {
 // Every event of `data` (which must outlive the result), with its visit.
 std::vector<stored_hit> index_hits(const datagen::generated& data);
 
-// Stores every event of `data`; the sites must exist.
+// Stores every event of `data`, then settles rollup rows older than two days before its last
+// event (storage::settle_rollups); the sites must exist.
 void store_generated(pqxx::connection& conn, const datagen::generated& data);
 
 }  // namespace plumb::test_support

@@ -145,4 +145,10 @@ using rollup_key = std::tuple<std::int64_t, std::int64_t, events::dimension, std
 //   duration_ms, pageviews, events, and its visitor hashes.
 std::map<rollup_key, counters> expected_rollups(const generated& data, const bucket_fn& bucket);
 
+// The rows workers store (docs/ROLLUPS.md): expected_rollups per local day, plus the total rows per
+// local hour as dimension::total_hourly. `local_ms` maps an instant of a site to its local wall
+// clock (ms since 1970-01-01 00:00 local), which is what buckets hold.
+std::map<rollup_key, counters> expected_stored_rollups(const generated& data,
+                                                       const bucket_fn& local_ms);
+
 }  // namespace plumb::datagen

@@ -20,12 +20,15 @@ namespace plumb::events {
 enum class dimension : std::int16_t {
   total = 0,  // the site as a whole; value ""
   // Event dimensions.
-  page = 1,       // path (with "#fragment" for hash-routed sites)
-  hostname = 2,   // page host without "www."
-  event = 3,      // custom event name (never "pageview")
-  prop = 4,       // custom property "key\x1fvalue"
-  revenue = 5,    // custom event name "\x1f" ISO 4217 currency, for events carrying revenue
-  dropped = 6,    // why the worker dropped an event: bot, no_user_agent, referrer_spam, bad_url
+  page = 1,      // path (with "#fragment" for hash-routed sites)
+  hostname = 2,  // page host without "www."
+  event = 3,     // custom event name (never "pageview")
+  prop = 4,      // custom property "key\x1fvalue"
+  revenue = 5,   // custom event name "\x1f" ISO 4217 currency, for events carrying revenue
+  dropped = 6,   // why the worker dropped an event: bot, no_user_agent, referrer_spam, bad_url
+  // The site as a whole again, per local hour (hourly graphs); value "". Not a report dimension:
+  // it exists because every other dimension's rows are per local day (rollup_bucket_ms).
+  total_hourly = 7,
   // Visit dimensions.
   entry_page = 20,
   exit_page = 21,  // the visit's last page; exit rate = its visits / the page's pageviews
@@ -64,7 +67,7 @@ struct dimension_name {
   std::string_view name;  // as used in APIs and reports
 };
 
-inline constexpr std::array<dimension_name, 26> dimension_names{{
+inline constexpr std::array<dimension_name, 27> dimension_names{{
     {dimension::total, "total"},
     {dimension::page, "page"},
     {dimension::hostname, "hostname"},
@@ -72,6 +75,7 @@ inline constexpr std::array<dimension_name, 26> dimension_names{{
     {dimension::prop, "prop"},
     {dimension::revenue, "revenue"},
     {dimension::dropped, "dropped"},
+    {dimension::total_hourly, "total_hourly"},
     {dimension::entry_page, "entry_page"},
     {dimension::exit_page, "exit_page"},
     {dimension::source, "source"},
@@ -109,6 +113,13 @@ constexpr std::optional<dimension> dimension_named(std::string_view name) {
     }
   }
   return std::nullopt;
+}
+
+// The length of one rollup bucket of `d`, in ms of the site's local wall-clock time: a local day,
+// except the hourly totals. Daily rows keep long ranges cheap to read (a year of a page is at most
+// 365 rows, not 8,760); hourly graphs read total_hourly unfiltered and raw events otherwise.
+constexpr std::int64_t rollup_bucket_ms(dimension d) {
+  return d == dimension::total_hourly ? 3'600'000 : 86'400'000;
 }
 
 // Separates the parts of composite values ("key\x1fvalue"); never part of a stored value (the

@@ -1,11 +1,11 @@
 #pragma once
 // Answers stats queries from PostgreSQL. Each query reads one of two sources:
 //
-// - rollups (docs/ROLLUPS.md): hourly sums per dimension value. Used when there is no filter, or
-//   every filter tests the dimension the query reads anyway (a breakdown's own property, or the
-//   one filtered property of an aggregate or timeseries whose rows carry every metric asked for).
-//   Cost: rows = hours × values in the range; 30 days of one value is 720 row reads, independent
-//   of traffic.
+// - rollups (docs/ROLLUPS.md): daily sums per dimension value, and hourly site totals. Used when
+//   there is no filter, or every filter tests the dimension the query reads anyway (a breakdown's
+//   own property, or the one filtered property of an aggregate or timeseries whose rows carry every
+//   metric asked for); hourly timeseries only without filters. Cost: rows = days × values in the
+//   range; a year of one value is 365 row reads, independent of traffic.
 // - raw events: every other filter combination and the realtime view. Scans the site's events of
 //   the period (primary key range site_id, received_at), groups them by visit and tests filters
 //   on dictionary ids. Cost: proportional to the site's events in the period.
@@ -46,7 +46,8 @@ std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q);
 // `q` over the range its comparison names; q.compare must not be none.
 query compared(const query& q);
 
-// True when q reads rollups (see above); exposed for tests and the benchmark.
+// True when q's aggregate and breakdown read rollups (see above); exposed for tests and the
+// benchmark. Its hourly timeseries read them only when it has no filter.
 bool reads_rollups(const query& q);
 
 // The site's local date at `now_ms`, and its first local day with data ("" when none).

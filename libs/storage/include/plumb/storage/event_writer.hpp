@@ -38,7 +38,8 @@ inline constexpr std::array<events::dimension, 2 + events::attribution_dimension
 struct rollup_delta {
   events::dimension dimension = events::dimension::total;
   std::string_view value;
-  std::int64_t at_ms = 0;  // counted in the site's local hour containing this instant
+  std::int64_t at_ms =
+      0;  // counted in the rollup bucket (local day or hour) containing this instant
   std::int64_t pageviews = 0;
   std::int64_t events = 0;
   std::int64_t visits = 0;
@@ -62,7 +63,7 @@ struct stored_event {
   std::string name;
   bool interactive = true;
   std::array<std::string, stored_dimensions.size()> values;  // by stored_dimensions
-  std::string props_json;  // JSON object, or empty
+  std::string props_json;                                    // JSON object, or empty
   std::optional<events::revenue> revenue;
   std::vector<rollup_delta> deltas;
   // Composite delta values ("key\x1fvalue") that exist nowhere else. Deltas may point into these

@@ -81,8 +81,9 @@ struct retention_result {
 // now - retention_days * 24 h, and:
 //  - its events and dropped_events received before the cutoff are deleted, retention_batch_rows
 //    per statement;
-//  - its rollup hours that end at or before the cutoff in the site's time zone are deleted (the
-//    hour containing the cutoff is kept, as it still counts newer events);
+//  - its rollup rows (days, and hours of the hourly totals; both rollup tables) that end at or
+//    before the cutoff in the site's time zone are deleted (the day or hour containing the cutoff
+//    is kept, as it still counts newer events);
 // then each monthly partition that ends at or before the latest cutoff is dropped if, with its
 // table locked, it holds no row at all of a site whose cutoff is before the partition's end:
 // rows of sites without retention, or of sites no longer in `sites`, keep their partition. (A
