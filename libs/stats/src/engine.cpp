@@ -108,7 +108,12 @@ detail::request plan(const query& q, grouping by) {
 
 std::vector<detail::group> read(pqxx::transaction_base& tx, const query& q, grouping by) {
   const auto r = plan(q, by);
-  return reads_rollups(q) ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+  if (detail::lists_page_goals(q, by)) {
+    return detail::read_goal_breakdown(tx, r, reads_rollups(q));
+  }
+  auto groups = reads_rollups(q) ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+  detail::count_goal_pageviews(q, groups);
+  return groups;
 }
 
 bool wants(const query& q, metric m) {
@@ -128,7 +133,7 @@ query without_goals(const query& q) {
 }  // namespace
 
 bool reads_rollups(const query& q) {
-  if (q.realtime) {
+  if (q.realtime || detail::has_page_goal_filter(q)) {
     return false;
   }
   if (q.filters.empty()) {
