@@ -106,7 +106,10 @@ group page_goal_events(pqxx::transaction_base& tx, const request& r, const std::
   query one = *r.q;
   one.breakdown.reset();
   std::erase_if(one.filters, [](const filter& f) { return f.target.dimension == dimension::event; });
-  one.filters.push_back({{dimension::event, {}}, filter_op::is, {name}});
+  filter goal;
+  goal.target.dimension = dimension::event;
+  goal.values.push_back(name);
+  one.filters.push_back(std::move(goal));
   request each = r;
   each.q = &one;
   each.by = grouping::none;
