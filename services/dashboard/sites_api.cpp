@@ -4,6 +4,7 @@
 #include "plumb/crypto/crypto.hpp"
 #include "plumb/json/writer.hpp"
 #include "plumb/storage/site_config.hpp"
+#include "plumb/redis/connection.hpp"
 #include "plumb/storage/site_map_publisher.hpp"
 
 namespace plumb::dashboard {
@@ -61,8 +62,24 @@ class sites_api {
   }
 
   http::response remove(request_context& ctx) {
-    storage::delete_site(ctx.tx, ctx.site->site.id);
+    const auto site_id = ctx.site->site.id;
+    storage::delete_site(ctx.tx, site_id);
     publish_after_commit(ctx);
+    // Then what Redis holds about the site (visit state, live visitors, cached stats). A failure
+    // leaves keys that expire on their own, except the stats version (a counter, no data).
+    ctx.after_commit.push_back([this, site_id] {
+      try {
+        auto redis = s_.redis.acquire();
+        for (const auto& key : s_.keys.site_state_keys(site_id)) {
+          redis->command({"UNLINK", key});
+        }
+        for (const auto& prefix : s_.keys.site_state_prefixes(site_id)) {
+          redis::delete_prefixed(*redis, prefix);
+        }
+      } catch (const std::exception& e) {
+        s_.warn(std::string("deleting a deleted site's Redis state failed: ") + e.what());
+      }
+    });
     return no_content();
   }
 
