@@ -219,8 +219,13 @@ class sites_api {
       return http::response::errors(401, {{"password", "wrong password"}});
     }
     const auto started = s_.sessions.start_for_shared_link(link->id);
-    return no_content().with_header(
-        "Set-Cookie", session_cookie_header(shared_link_cookie, started.token, s_.sessions.timeouts().absolute));
+    // The cookie for the link opened as a page; the token for the page framed by another site,
+    // which sends it back in X-Plumb-Unlock (sessions.hpp).
+    json::writer w;
+    w.begin_object().key("unlock_token").value(started.token).end_object();
+    return http::response::json(200, std::move(w).str())
+        .with_header("Set-Cookie",
+                     session_cookie_header(shared_link_cookie, started.token, s_.sessions.timeouts().absolute));
   }
 
  private:

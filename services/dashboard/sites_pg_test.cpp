@@ -217,10 +217,29 @@ TEST_CASE("shared links: public or password-protected, revocable") {
   CHECK(f.send(visitor, verb::get, "/api/shared/" + token_of(secret)).status == 401);
   CHECK(f.send(visitor, verb::post, "/api/shared/" + token_of(secret) + "/unlock", R"({"password":"wrong password"})")
             .status == 401);
-  CHECK(f.send(visitor, verb::post, "/api/shared/" + token_of(secret) + "/unlock", R"({"password":"board password"})")
-            .status == 204);
+  const auto unlocked =
+      f.send(visitor, verb::post, "/api/shared/" + token_of(secret) + "/unlock", R"({"password":"board password"})");
+  CHECK(unlocked.status == 200);
   CHECK(visitor.cookies.contains("__Host-plumb_share"));
   CHECK(f.send(visitor, verb::get, "/api/shared/" + token_of(secret)).status == 200);
+  // Embedded in another site's frame there is no cookie: the page sends the unlock token instead,
+  // for this link only.
+  const auto unlock_token = field_of(unlocked, "unlock_token");
+  REQUIRE(unlock_token.size() >= 32);
+  browser framed;
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret)).status == 401);
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret), {}, {{"X-Plumb-Unlock", unlock_token}}).status ==
+        200);
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret) + "/top-stats?period=day&metrics=visitors", {},
+               {{"X-Plumb-Unlock", unlock_token}})
+            .status == 200);
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret), {}, {{"X-Plumb-Unlock", unlock_token + "x"}})
+            .status == 401);
+  CHECK(framed.cookies.empty());
+  // The token is no sign-in: as a session cookie it opens nothing.
+  browser impostor;
+  impostor.cookies["__Host-plumb_session"] = unlock_token;
+  CHECK(f.send(impostor, verb::get, "/api/sites").status == 401);
   // The unlock is for that link only.
   browser other_visitor;
   other_visitor.cookies = visitor.cookies;
