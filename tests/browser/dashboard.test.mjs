@@ -154,6 +154,8 @@ before(async () => {
   let snippet = '';
   site = await startSiteServer({
     routes: {
+      // Another site framing a shared link (embed mode): cross-site for the dashboard's cookies.
+      '/embed': () => trackedPage('Embed', '', `<iframe id="plumb" title="Stats" src="${site.embedUrl}" width="1280" height="900"></iframe>`),
       '/': () => trackedPage('Home', snippet, '<a id="pricing" href="/pricing">Pricing</a>'),
       '/pricing': () => trackedPage('Pricing', snippet, '<p>Plans and prices.</p>'),
     },
@@ -350,6 +352,22 @@ describe('web dashboard', () => {
     await stranger.waitForSelector('.top-stats');
     assert.equal(await stranger.locator('h1').textContent(), SITE);
     await strangerContext.close();
+
+    // The protected link framed by another site: no cookie reaches the frame, the unlock token does.
+    site.embedUrl = `${protectedUrl}?embed=true&period=day`;
+    const embedderContext = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    const embedder = await embedderContext.newPage();
+    embedder.on('pageerror', (error) => problems.push(error.message));
+    await embedder.goto(`http://${SITE}:${site.port}/embed`);
+    const frame = embedder.frameLocator('#plumb');
+    await frame.getByLabel('Password').fill('the board password');
+    await frame.getByRole('button', { name: 'View the dashboard' }).click();
+    await frame.locator('.top-stats').waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await frame.locator('[data-metric=pageviews] .stat-value').getAttribute('data-value'), '2');
+    // A reload of the embedding page keeps the unlock for this tab.
+    await embedder.reload();
+    await embedder.frameLocator('#plumb').locator('.top-stats').waitFor({ timeout: DEADLINE_MS });
+    await embedderContext.close();
     await visitorContext.close();
     assert.deepEqual(problems, []);
   });
