@@ -1,5 +1,7 @@
 // Sites, settings, goals, shared links and teams through the real route table; site changes
 // reach the Redis site map collectors read.
+#include <set>
+
 #include "dashboard_test_fixture.hpp"
 #include "plumb/events/site_map.hpp"
 #include "plumb/stats/result_cache.hpp"

@@ -44,12 +44,17 @@ struct smtp_server {
                   "mailer", "p@ss:word"},
                  tool_env};
   std::uint16_t port = server.wait_for_port();
-  std::uint16_t tls_port = [this] {
+  std::uint16_t tls_port = port_named("tls_port");
+
+  // A port from the server's "listening" line.
+  std::uint16_t port_named(const std::string& name) const {
     const auto out = server.output();
-    const auto at = out.find("\"tls_port\": ");
-    REQUIRE(at != std::string::npos);
-    return static_cast<std::uint16_t>(std::stoi(out.substr(at + 12)));
-  }();
+    const auto at = out.find("\"" + name + "\": ");
+    if (at == std::string::npos) {
+      throw std::runtime_error("no " + name + " in: " + out);
+    }
+    return static_cast<std::uint16_t>(std::stoi(out.substr(at + name.size() + 4)));
+  }
 
   // The messages received so far: {"to", "data"} of each JSON line the server printed.
   std::vector<std::pair<std::string, std::string>> mails() const {

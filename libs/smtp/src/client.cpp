@@ -1,5 +1,6 @@
 #include "plumb/smtp/client.hpp"
 
+#include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,6 +8,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <cctype>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -30,26 +33,17 @@ constexpr int max_attempts = 5;
 std::string base64(std::string_view in) {
   static constexpr char table[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto byte = [&](std::size_t i) -> std::uint32_t {
+    return i < in.size() ? static_cast<unsigned char>(in[i]) : 0U;
+  };
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const auto n = (static_cast<unsigned char>(in[i]) << 16U) |
-                   (static_cast<unsigned char>(in[i + 1]) << 8U) |
-                   static_cast<unsigned char>(in[i + 2]);
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    const std::uint32_t n = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
     out += table[(n >> 18U) & 63U];
     out += table[(n >> 12U) & 63U];
-    out += table[(n >> 6U) & 63U];
-    out += table[n & 63U];
-  }
-  if (i < in.size()) {
-    const bool two = i + 1 < in.size();
-    const auto n = (static_cast<unsigned char>(in[i]) << 16U) |
-                   (two ? static_cast<unsigned char>(in[i + 1]) << 8U : 0U);
-    out += table[(n >> 18U) & 63U];
-    out += table[(n >> 12U) & 63U];
-    out += two ? table[(n >> 6U) & 63U] : '=';
-    out += '=';
+    out += i + 1 < in.size() ? table[(n >> 6U) & 63U] : '=';
+    out += i + 2 < in.size() ? table[n & 63U] : '=';
   }
   return out;
 }
@@ -150,7 +144,6 @@ class session {
 
   void connect() {
     tcp::resolver resolver(io_);
-    error_code ec;
     tcp::resolver::results_type endpoints;
     run([&](auto done) {
       resolver.async_resolve(s_.host, std::to_string(s_.port),
@@ -170,7 +163,9 @@ class session {
 
   void start_tls() {
     tls_ = std::make_unique<ssl::stream<tcp::socket>>(std::move(socket_), tls_context_);
-    if (!SSL_set_tlsext_host_name(tls_->native_handle(), s_.host.c_str())) {
+    // SNI (SSL_set_tlsext_host_name, spelled out: the macro's C cast does not compile here).
+    if (SSL_ctrl(tls_->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(s_.host.c_str())) != 1) {
       throw std::runtime_error("TLS: cannot set the server name");
     }
     tls_->set_verify_callback(ssl::host_name_verification(s_.host));
