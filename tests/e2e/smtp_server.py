@@ -38,7 +38,7 @@ def main():
             lambda: SMTP(Handler(), auth_require_tls=False, auth_exclude_mechanism=["PLAIN"], **common),
             "127.0.0.1", 0, ssl=context)
         print(json.dumps({"msg": "listening", "port": starttls.sockets[0].getsockname()[1],
-                          "tls_port": implicit.sockets[0].getsockname()[1]}), file=sys.stderr, flush=True)
+                          "tls_port": implicit.sockets[0].getsockname()[1]}, separators=(",", ":")), file=sys.stderr, flush=True)
         await asyncio.Event().wait()
 
     asyncio.run(serve())
