@@ -133,8 +133,9 @@ verdict admit_link_visitor(dashboard_services& services, request_context& ctx) {
     return no_such_site();
   }
   if (link->password_hash) {
-    const auto cookie = cookie_value(ctx.req, shared_link_cookie);
-    const auto unlocked = cookie ? services.sessions.find(*cookie) : std::nullopt;
+    const auto header = ctx.req.header_value(shared_link_unlock_header);
+    const auto token = header ? std::optional<std::string>(*header) : cookie_value(ctx.req, shared_link_cookie);
+    const auto unlocked = token ? services.sessions.find(*token) : std::nullopt;
     if (!unlocked || unlocked->shared_link_id != link->id) {
       return denied(401, "this shared link needs its password");
     }

@@ -40,6 +40,20 @@ dashboard_config dashboard_config::from_env(config::env_reader& env) {
     env.problem("PLUMB_SESSION_ABSOLUTE_MS", "must not be shorter than PLUMB_SESSION_IDLE_MS");
   }
   c.trusted_proxies = runtime::read_trusted_proxies(env);
+  if (const auto url = env.connection_url("PLUMB_SMTP_URL", ""); !url.empty()) {
+    auto settings = smtp::parse_url(url);
+    if (!settings) {
+      env.problem("PLUMB_SMTP_URL", settings.error());
+    } else {
+      c.smtp = std::move(*settings);
+      c.smtp->from = env.required_text("PLUMB_SMTP_FROM");
+      if (c.smtp->from.find('@') == std::string::npos ||
+          c.smtp->from.find_first_of("<>\r\n ") != std::string::npos) {
+        env.problem("PLUMB_SMTP_FROM", "must be a bare address such as plumb@example.com");
+      }
+      c.smtp->ca_file = env.text("PLUMB_SMTP_CA_FILE", "");
+    }
+  }
   env.finish();
   return c;
 }
@@ -60,7 +74,11 @@ std::string dashboard_config::help() {
          "  PLUMB_TRUSTED_PROXIES                 CIDR list whose X-Forwarded-For is believed (rate limits)\n"
          "  PLUMB_DASHBOARD_IO_THREADS            HTTP I/O threads (default 2)\n"
          "  PLUMB_DASHBOARD_QUERY_THREADS         database query threads and pool size (default 8)\n"
-         "  PLUMB_DASHBOARD_STATEMENT_TIMEOUT_MS  PostgreSQL statement_timeout (default 15000)\n" +
+         "  PLUMB_DASHBOARD_STATEMENT_TIMEOUT_MS  PostgreSQL statement_timeout (default 15000)\n"
+         "  PLUMB_SMTP_URL                        smtp://user:pass@host:587 (STARTTLS) or smtps://...:465\n"
+         "                                        (TLS) for reset and invitation mails; unset: logged\n"
+         "  PLUMB_SMTP_FROM                       sender address (required with PLUMB_SMTP_URL)\n"
+         "  PLUMB_SMTP_CA_FILE                    PEM CAs to trust for the SMTP server (default: system's)\n" +
          runtime::common_help() +
          "\n"
          "Endpoints: see README.md (\"Dashboard API\", \"Stats API\"); GET /api/openapi.json,\n"

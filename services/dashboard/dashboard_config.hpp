@@ -1,12 +1,14 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "plumb/config/env_reader.hpp"
 #include "plumb/core/ip_address.hpp"
 #include "plumb/runtime/service.hpp"
+#include "plumb/smtp/client.hpp"
 
 namespace plumb::dashboard {
 
@@ -28,6 +30,9 @@ struct dashboard_config {
   std::chrono::milliseconds session_idle{std::chrono::hours(24)};
   std::chrono::milliseconds session_absolute{std::chrono::hours(24 * 14)};
   std::vector<core::cidr> trusted_proxies;  // peers whose X-Forwarded-For is believed
+  // Where password-reset and invitation mails go out (PLUMB_SMTP_URL, PLUMB_SMTP_FROM,
+  // PLUMB_SMTP_CA_FILE); none: they are logged for the operator to deliver.
+  std::optional<smtp::settings> smtp;
 
   static dashboard_config from_env(config::env_reader& env);
   static std::string help();

@@ -3,6 +3,7 @@
 #include "dashboard_config.hpp"
 #include "plumb/http/server.hpp"
 #include "plumb/redis/connection.hpp"
+#include "plumb/smtp/client.hpp"
 
 using namespace plumb;
 
@@ -17,6 +18,24 @@ int main(int argc, char** argv) {
     pg::pool pool({cfg.pg_dsn, cfg.statement_timeout, "plumb-dashboard"}, cfg.query_threads);
     redis::pool redis(cfg.common.redis, cfg.query_threads);
     const auto& clock = core::system_clock::instance();
+    // Mail goes out on the outbox's own thread; a link is logged only when its mail could not be
+    // delivered (or there is no SMTP server), for the operator to forward by hand.
+    std::unique_ptr<smtp::outbox> outbox;
+    if (cfg.smtp) {
+      outbox = std::make_unique<smtp::outbox>(
+          *cfg.smtp,
+          smtp::outbox::reports{
+              [&log](const smtp::message& m) { log.info("mail sent", {{"to", m.to}, {"subject", m.subject}}); },
+              [&log](const smtp::message& m, const std::string& error, int attempt, bool final) {
+                if (final) {
+                  log.error("mail not delivered: deliver by hand",
+                            {{"to", m.to}, {"subject", m.subject}, {"error", error}, {"attempts", attempt}, {"text", m.text}});
+                } else {
+                  log.warn("mail delivery failed, retrying",
+                           {{"to", m.to}, {"subject", m.subject}, {"error", error}, {"attempt", attempt}});
+                }
+              }});
+    }
     dashboard::session_store sessions(redis, cfg.common.keys, clock, {cfg.session_idle, cfg.session_absolute});
     dashboard::rate_limiter limits(redis, cfg.common.keys, cfg.secret);
     dashboard::dashboard_services services{
@@ -26,9 +45,12 @@ int main(int argc, char** argv) {
         sessions,
         limits,
         clock,
-        // No SMTP client yet: the operator delivers these by hand (README, "Dashboard API").
-        [&log](const dashboard::mail& m) {
-          log.info("mail to deliver by hand", {{"to", m.to}, {"subject", m.subject}, {"link", m.link}});
+        [&log, &outbox](const dashboard::mail& m) {
+          if (outbox) {
+            outbox->post({m.to, m.subject, dashboard::mail_text(m)});
+          } else {
+            log.info("mail to deliver by hand", {{"to", m.to}, {"subject", m.subject}, {"link", m.link}});
+          }
         },
         cfg.public_url,
         cfg.collector_url,

@@ -20,6 +20,10 @@ namespace plumb::dashboard {
 
 inline constexpr std::string_view session_cookie = "__Host-plumb_session";
 inline constexpr std::string_view shared_link_cookie = "__Host-plumb_share";
+// The same unlock, sent by the shared page itself (kept in its sessionStorage): a shared link
+// framed by another site gets no SameSite=Lax cookie, and a SameSite=None one would follow
+// requests any site makes. Only the page's own script can send this header.
+inline constexpr std::string_view shared_link_unlock_header = "X-Plumb-Unlock";
 
 struct session {
   std::string token_hash;           // hex SHA-256 of the cookie value

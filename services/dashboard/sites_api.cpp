@@ -4,6 +4,7 @@
 #include "plumb/crypto/crypto.hpp"
 #include "plumb/json/writer.hpp"
 #include "plumb/storage/site_config.hpp"
+#include "plumb/redis/connection.hpp"
 #include "plumb/storage/site_map_publisher.hpp"
 
 namespace plumb::dashboard {
@@ -61,8 +62,24 @@ class sites_api {
   }
 
   http::response remove(request_context& ctx) {
-    storage::delete_site(ctx.tx, ctx.site->site.id);
+    const auto site_id = ctx.site->site.id;
+    storage::delete_site(ctx.tx, site_id);
     publish_after_commit(ctx);
+    // Then what Redis holds about the site (visit state, live visitors, cached stats). A failure
+    // leaves keys that expire on their own, except the stats version (a counter, no data).
+    ctx.after_commit.push_back([this, site_id] {
+      try {
+        auto redis = s_.redis.acquire();
+        for (const auto& key : s_.keys.site_state_keys(site_id)) {
+          redis->command({"UNLINK", key});
+        }
+        for (const auto& prefix : s_.keys.site_state_prefixes(site_id)) {
+          redis::delete_prefixed(*redis, prefix);
+        }
+      } catch (const std::exception& e) {
+        s_.warn(std::string("deleting a deleted site's Redis state failed: ") + e.what());
+      }
+    });
     return no_content();
   }
 
@@ -202,8 +219,13 @@ class sites_api {
       return http::response::errors(401, {{"password", "wrong password"}});
     }
     const auto started = s_.sessions.start_for_shared_link(link->id);
-    return no_content().with_header(
-        "Set-Cookie", session_cookie_header(shared_link_cookie, started.token, s_.sessions.timeouts().absolute));
+    // The cookie for the link opened as a page; the token for the page framed by another site,
+    // which sends it back in X-Plumb-Unlock (sessions.hpp).
+    json::writer w;
+    w.begin_object().key("unlock_token").value(started.token).end_object();
+    return http::response::json(200, std::move(w).str())
+        .with_header("Set-Cookie",
+                     session_cookie_header(shared_link_cookie, started.token, s_.sessions.timeouts().absolute));
   }
 
  private:

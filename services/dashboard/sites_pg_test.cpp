@@ -1,8 +1,12 @@
 // Sites, settings, goals, shared links and teams through the real route table; site changes
 // reach the Redis site map collectors read.
+#include <set>
+
 #include "dashboard_test_fixture.hpp"
 #include "plumb/events/site_map.hpp"
+#include "plumb/stats/result_cache.hpp"
 #include "plumb/storage/partitions.hpp"
+#include "plumb/visits/tracker.hpp"
 
 using namespace plumb;
 using namespace plumb::dashboard::testing;
@@ -29,6 +33,46 @@ std::string field_of(const http::response& res, std::string_view name) {
 std::int64_t rows_of_site(pqxx::connection& owner, const std::string& table, std::int64_t site_id) {
   pqxx::work tx(owner);
   return tx.exec_params1("SELECT count(*) FROM " + table + " WHERE site_id = $1", site_id)[0].as<std::int64_t>();
+}
+
+// Every key under the test's prefix (the fixture's Redis prefix is its own).
+std::set<std::string> redis_keys(fixture& f) {
+  auto conn = f.redis().acquire();
+  std::set<std::string> out;
+  std::string cursor = "0";
+  do {
+    const auto page = conn->command({"SCAN", cursor, "MATCH", f.keys().prefix() + "*", "COUNT", "1000"});
+    cursor = page.elements.at(0).str;
+    for (const auto& key : page.elements.at(1).elements) {
+      out.insert(key.str);
+    }
+  } while (cursor != "0");
+  return out;
+}
+
+// Whether `key` is one of site `id`'s: visit state ("{id}"), its stats version or cached results.
+bool names_site(const std::string& key, std::int64_t id) {
+  const auto n = std::to_string(id);
+  return key.find("{" + n + "}") != std::string::npos || key.ends_with("stats:version:" + n) ||
+         key.find("stats:result:" + n + ":") != std::string::npos;
+}
+
+// What a worker and the dashboard leave in Redis for a site with traffic: visit state and live
+// visitors, a stats data version, a cached stats result.
+void leave_redis_state(fixture& f, std::int64_t site_id) {
+  auto conn = f.redis().acquire();
+  visits::tracker tracker(*conn, f.keys());
+  visits::hit h;
+  h.site_id = site_id;
+  h.visitor_hash = 42;
+  h.received_ms = 1'700'000'000'000;
+  h.event_id = "0190a4f0-0000-7000-8000-00000000000" + std::to_string(site_id % 10);
+  h.pageview = true;
+  h.page = "/";
+  tracker.apply(std::span(&h, 1));
+  conn->command({"INCR", f.keys().stats_version(site_id)});
+  stats::result_cache cache(f.redis(), f.keys());
+  cache.get_or_compute(site_id, "/api/v1/stats/aggregate", true, [] { return std::string("{}"); });
 }
 
 }  // namespace
@@ -107,8 +151,24 @@ TEST_CASE("deleting a site deletes its data and unpublishes it") {
     tx.commit();
   }
   CHECK(f.send(b, verb::post, "/api/sites/gone.example/goals", R"({"page_path":"/thanks*"})").status == 201);
+  for (const auto& [domain, id] : ids) {
+    leave_redis_state(f, id);
+  }
+  const auto count_of = [](const std::set<std::string>& keys, std::int64_t id) {
+    return std::count_if(keys.begin(), keys.end(), [&](const auto& k) { return names_site(k, id); });
+  };
+  const auto before = redis_keys(f);
+  // Visit hash, live set, version, cached result: each site has them all.
+  REQUIRE(count_of(before, ids["gone.example"]) >= 4);
+  REQUIRE(count_of(before, ids["kept.example"]) == count_of(before, ids["gone.example"]));
 
   REQUIRE(f.send(b, verb::delete_, "/api/sites/gone.example").status == 204);
+  const auto after = redis_keys(f);
+  for (const auto& key : after) {
+    INFO(key);
+    CHECK_FALSE(names_site(key, ids["gone.example"]));
+  }
+  CHECK(count_of(after, ids["kept.example"]) == count_of(before, ids["kept.example"]));
   for (const auto* table : {"events", "dropped_events", "rollups", "dimension_values", "goals", "site_memberships"}) {
     INFO(table);
     CHECK(rows_of_site(f.owner(), table, ids["gone.example"]) == 0);
@@ -159,10 +219,29 @@ TEST_CASE("shared links: public or password-protected, revocable") {
   CHECK(f.send(visitor, verb::get, "/api/shared/" + token_of(secret)).status == 401);
   CHECK(f.send(visitor, verb::post, "/api/shared/" + token_of(secret) + "/unlock", R"({"password":"wrong password"})")
             .status == 401);
-  CHECK(f.send(visitor, verb::post, "/api/shared/" + token_of(secret) + "/unlock", R"({"password":"board password"})")
-            .status == 204);
+  const auto unlocked =
+      f.send(visitor, verb::post, "/api/shared/" + token_of(secret) + "/unlock", R"({"password":"board password"})");
+  CHECK(unlocked.status == 200);
   CHECK(visitor.cookies.contains("__Host-plumb_share"));
   CHECK(f.send(visitor, verb::get, "/api/shared/" + token_of(secret)).status == 200);
+  // Embedded in another site's frame there is no cookie: the page sends the unlock token instead,
+  // for this link only.
+  const auto unlock_token = field_of(unlocked, "unlock_token");
+  REQUIRE(unlock_token.size() >= 32);
+  browser framed;
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret)).status == 401);
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret), {}, {{"X-Plumb-Unlock", unlock_token}}).status ==
+        200);
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret) + "/top-stats?period=day&metrics=visitors", {},
+               {{"X-Plumb-Unlock", unlock_token}})
+            .status == 200);
+  CHECK(f.send(framed, verb::get, "/api/shared/" + token_of(secret), {}, {{"X-Plumb-Unlock", unlock_token + "x"}})
+            .status == 401);
+  CHECK(framed.cookies.empty());
+  // The token is no sign-in: as a session cookie it opens nothing.
+  browser impostor;
+  impostor.cookies["__Host-plumb_session"] = unlock_token;
+  CHECK(f.send(impostor, verb::get, "/api/sites").status == 401);
   // The unlock is for that link only.
   browser other_visitor;
   other_visitor.cookies = visitor.cookies;

@@ -9,6 +9,7 @@
 #include "plumb/stats/export.hpp"
 #include "plumb/stats/parse.hpp"
 #include "plumb/stats/result_cache.hpp"
+#include "plumb/storage/site_config.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/visits/tracker.hpp"
 #include "stats_render.hpp"
@@ -168,13 +169,25 @@ class stats_api {
     if (!q) {
       return unexpected(http::response::errors(400, q.error()));
     }
+    if (q->breakdown && q->breakdown->dimension == events::dimension::event) {
+      for (auto& goal : storage::goals_of(ctx.tx, site.id)) {
+        if (goal.page_path) {
+          q->page_goals.push_back(std::move(*goal.page_path));
+        }
+      }
+    }
     return prepared{site, std::move(*q), context.today};
   }
 
   std::string cached(const http::request& req, const stats::parameters& params, const prepared& p,
                      const std::function<std::string()>& compute) const {
     const bool closed = !p.query.realtime && stats::is_closed(p.query.range, p.today);
-    return cache_.get_or_compute(p.site.id, request_key(req, params), closed, compute);
+    // Goal breakdowns list the site's pageview goals: a goal added or deleted is a new result.
+    std::string key = request_key(req, params);
+    for (const auto& goal : p.query.page_goals) {
+      key.append("\ngoal=").append(goal);
+    }
+    return cache_.get_or_compute(p.site.id, key, closed, compute);
   }
 
   std::int64_t current_visitors(std::int64_t site_id) const {

@@ -154,6 +154,8 @@ before(async () => {
   let snippet = '';
   site = await startSiteServer({
     routes: {
+      // Another site framing a shared link (embed mode): cross-site for the dashboard's cookies.
+      '/embed': () => trackedPage('Embed', '', `<iframe id="plumb" title="Stats" src="${site.embedUrl}" width="1280" height="900"></iframe>`),
       '/': () => trackedPage('Home', snippet, '<a id="pricing" href="/pricing">Pricing</a>'),
       '/pricing': () => trackedPage('Pricing', snippet, '<p>Plans and prices.</p>'),
     },
@@ -350,6 +352,19 @@ describe('web dashboard', () => {
     await stranger.waitForSelector('.top-stats');
     assert.equal(await stranger.locator('h1').textContent(), SITE);
     await strangerContext.close();
+
+    // The protected link framed by another site: no cookie reaches the frame, the unlock token does.
+    site.embedUrl = `${protectedUrl}?embed=true&period=day`;
+    const embedderContext = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    const embedder = await embedderContext.newPage();
+    embedder.on('pageerror', (error) => problems.push(error.message));
+    await embedder.goto(`http://${SITE}:${site.port}/embed`);
+    const frame = embedder.frameLocator('#plumb');
+    await frame.getByLabel('Password').fill('the board password');
+    await frame.getByRole('button', { name: 'View the dashboard' }).click();
+    await frame.locator('.top-stats').waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await frame.locator('[data-metric=pageviews] .stat-value').getAttribute('data-value'), '2');
+    await embedderContext.close();
     await visitorContext.close();
     assert.deepEqual(problems, []);
   });
@@ -399,6 +414,43 @@ describe('web dashboard', () => {
     await owner.goto(`${dashboardOrigin}/sites/${GENERATED}?${query}`);
     await waitForBoxRows(owner, 'pages');
     await owner.screenshot({ path: path.join(artifacts, 'dashboard-desktop.png'), fullPage: true });
+
+    // Goals: a pageview goal with a wildcard and a custom event goal, added in the settings.
+    await owner.goto(`${dashboardOrigin}/sites/${GENERATED}/settings`);
+    const goals = owner.locator('section[aria-labelledby=goals]');
+    await goals.getByLabel('Goal type').selectOption('page');
+    await goals.getByLabel('Event name or page path').fill('/blog*');
+    await goals.getByRole('button', { name: 'Add the goal' }).click();
+    await goals.getByText('/blog*').waitFor();
+    await goals.getByLabel('Goal type').selectOption('event');
+    await goals.getByLabel('Event name or page path').fill('Purchase');
+    await goals.getByRole('button', { name: 'Add the goal' }).click();
+    await goals.getByText('Purchase').waitFor();
+    await owner.goto(`${dashboardOrigin}/sites/${GENERATED}?period=30d`);
+    await owner.waitForSelector('[data-box=goals] tr[data-value="Visit /blog*"]', { timeout: DEADLINE_MS });
+    await assertBoxMatchesApi(owner, GENERATED, 'goals', 'event:goal', ['visitors', 'events'], 'period=30d');
+    const goalApi = await statsApi(
+      owner,
+      `/api/v1/stats/breakdown?site_id=${GENERATED}&property=event:goal&metrics=conversion_rate,total_revenue&period=30d`
+    );
+    const blog = goalApi.results.find((row) => row.goal === 'Visit /blog*');
+    assert.ok(blog.conversion_rate > 0);
+    assert.equal(
+      await owner.locator('[data-box=goals] tr[data-value="Visit /blog*"] [data-metric=conversion_rate]').textContent(),
+      `${blog.conversion_rate}%`
+    );
+    // Purchases carry revenue, so the box shows the revenue column.
+    const headings = await owner.locator('[data-box=goals] thead th').allTextContents();
+    assert.deepEqual(headings, ['Goal', 'Uniques', 'Total', 'CR', 'Revenue']);
+    // Clicking a goal filters the dashboard by it.
+    const unfilteredVisitors = await owner.locator('[data-metric=visitors] .stat-value').getAttribute('data-value');
+    await owner.locator('[data-box=goals] tr[data-value="Visit /blog*"] button').click();
+    await owner.waitForSelector('.chip[data-filter="event:goal==Visit /blog*"]');
+    await owner.waitForFunction(
+      (before) => document.querySelector('[data-metric=visitors] .stat-value')?.dataset.value !== before,
+      unfilteredVisitors
+    );
+    await assertTopStatsMatchApi(owner, GENERATED, `period=30d&filters=${encodeURIComponent('event:goal==Visit /blog*')}`);
 
     await owner.setViewportSize({ width: 375, height: 800 });
     await owner.reload();

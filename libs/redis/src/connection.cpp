@@ -238,4 +238,37 @@ pool::pool(endpoint where, std::size_t size, timeouts limits)
           size, [where = std::move(where), limits] { return std::make_unique<connection>(where, limits); },
           [](const connection& conn) { return !conn.broken(); }, "Redis") {}
 
+std::size_t delete_prefixed(connection& conn, std::string_view prefix) {
+  // MATCH takes a glob: the prefix's own glob characters are escaped.
+  std::string pattern;
+  for (const char c : prefix) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+      pattern += '\\';
+    }
+    pattern += c;
+  }
+  pattern += '*';
+  std::size_t deleted = 0;
+  std::string cursor = "0";
+  do {
+    const auto page = conn.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (page.is_error() || page.elements.size() != 2) {
+      throw error("SCAN failed: " + page.str);
+    }
+    cursor = page.elements[0].str;
+    std::vector<std::string_view> unlink{"UNLINK"};
+    for (const auto& key : page.elements[1].elements) {
+      unlink.push_back(key.str);
+    }
+    if (unlink.size() > 1) {
+      const auto r = conn.command(unlink);
+      if (r.is_error()) {
+        throw error("UNLINK failed: " + r.str);
+      }
+      deleted += static_cast<std::size_t>(r.integer);
+    }
+  } while (cursor != "0");
+  return deleted;
+}
+
 }  // namespace plumb::redis

@@ -112,7 +112,12 @@ std::vector<detail::group> read(pqxx::transaction_base& tx, const query& q, grou
   // are per day.
   const bool hourly = by == grouping::bucket && q.step < interval::day;
   const bool rollups = reads_rollups(q) && !(hourly && (!q.filters.empty() || r.revenue_tallies));
-  return rollups ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+  if (detail::lists_page_goals(q, by)) {
+    return detail::read_goal_breakdown(tx, r, rollups);
+  }
+  auto groups = rollups ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+  detail::count_goal_pageviews(q, groups);
+  return groups;
 }
 
 bool wants(const query& q, metric m) {
@@ -132,7 +137,7 @@ query without_goals(const query& q) {
 }  // namespace
 
 bool reads_rollups(const query& q) {
-  if (q.realtime) {
+  if (q.realtime || detail::has_page_goal_filter(q)) {
     return false;
   }
   if (q.filters.empty()) {

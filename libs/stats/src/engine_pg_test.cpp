@@ -121,6 +121,37 @@ std::optional<std::string> value_of_hit(const test_support::stored_hit& h,
   }
 }
 
+// The site's pageview goals in these tests: wildcards across '/', '**', an exact path, and '_'
+// that must not act as a LIKE wildcard ("/docs_install" matches nothing).
+const std::vector<std::string> page_goals{"/blog*", "/docs/**", "/pricing", "/*s", "/docs_install"};
+
+// Plausible's wildcard semantics, written independently of the engine's LIKE translation: the
+// whole path, '*' (or '**') matching any run of characters, '/' included.
+bool glob(std::string_view pattern, std::string_view path) {
+  if (pattern.empty()) {
+    return path.empty();
+  }
+  if (pattern.front() == '*') {
+    for (std::size_t i = 0; i <= path.size(); ++i) {
+      if (glob(pattern.substr(1), path.substr(i))) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return !path.empty() && pattern.front() == path.front() &&
+         glob(pattern.substr(1), path.substr(1));
+}
+
+// Whether the goal `name` ("Signup", "Visit /blog*") is completed by the hit.
+bool completes(const std::string& name, const test_support::stored_hit& h) {
+  const bool pageview = h.e->name == events::pageview_name;
+  if (const auto pattern = stats::page_goal_pattern(name)) {
+    return pageview && glob(*pattern, h.page);
+  }
+  return !pageview && h.e->name == name;
+}
+
 bool matches(const stats::filter& f, const std::optional<std::string>& value) {
   bool any = false;
   for (const auto& alternative : f.values) {
@@ -171,6 +202,15 @@ std::map<std::string, truth_counts> truth(const dataset& d, const stats::query& 
       if (stats::is_visit_dimension(f.target.dimension)) {
         continue;
       }
+      if (f.target.dimension == dimension::event &&
+          (f.op == stats::filter_op::is || f.op == stats::filter_op::is_not)) {
+        const bool any = std::any_of(f.values.begin(), f.values.end(),
+                                     [&](const std::string& goal) { return completes(goal, h); });
+        if (any == (f.op == stats::filter_op::is_not)) {
+          return false;
+        }
+        continue;
+      }
       // Goal filters test the event's name, pageviews included.
       const auto value = f.target.dimension == dimension::event ? std::optional(h.e->name)
                                                                 : value_of_hit(h, f.target);
@@ -215,9 +255,26 @@ std::map<std::string, truth_counts> truth(const dataset& d, const stats::query& 
     if (attributed ? !visit_passes(v) : (e.received_ms < b.lo || e.received_ms >= b.hi)) {
       continue;
     }
-    std::string key;
+    // A pageview completes every pageview goal it matches: one key each in goal breakdowns.
+    std::vector<std::string> keys{""};
     if (kind == stats::view::timeseries) {
-      key = label(attributed ? v.start_ms : e.received_ms);
+      keys = {label(attributed ? v.start_ms : e.received_ms)};
+    } else if (kind == stats::view::breakdown && q.breakdown->dimension == dimension::event) {
+      keys.clear();
+      std::vector<std::string> goals;
+      for (const auto& pattern : q.page_goals) {
+        goals.push_back(std::string(stats::page_goal_prefix) + pattern);
+      }
+      goals.push_back(e.name);
+      for (const auto& goal : goals) {
+        // A goal breakdown lists the goals its goal filters name.
+        const bool named = std::all_of(q.filters.begin(), q.filters.end(), [&](const auto& f) {
+          return f.target.dimension != dimension::event || matches(f, goal);
+        });
+        if (completes(goal, h) && named) {
+          keys.push_back(goal);
+        }
+      }
     } else if (kind == stats::view::breakdown) {
       const auto value = stats::is_visit_dimension(q.breakdown->dimension)
                              ? std::optional(value_of_visit(v, q.breakdown->dimension))
@@ -225,14 +282,28 @@ std::map<std::string, truth_counts> truth(const dataset& d, const stats::query& 
       if (!value) {
         continue;
       }
-      key = *value;
+      keys = {*value};
     }
-    auto& c = out[key];
-    c.visitors.insert(e.visitor_hash);
-    (e.name == events::pageview_name ? c.pageviews : c.events) += 1;
-    if (h.has_revenue) {
-      c.revenue += h.revenue;
-      ++c.revenue_events;
+    // Under a goal filter naming a pageview goal, its pageviews are completions (events) too.
+    const bool page_goal_filtered =
+        std::any_of(q.filters.begin(), q.filters.end(), [](const stats::filter& f) {
+          return f.target.dimension == dimension::event && f.op == stats::filter_op::is &&
+                 std::any_of(f.values.begin(), f.values.end(), [](const std::string& goal) {
+                   return stats::page_goal_pattern(goal).has_value();
+                 });
+        });
+    for (const auto& key : keys) {
+      auto& c = out[key];
+      c.visitors.insert(e.visitor_hash);
+      const bool pageview = e.name == events::pageview_name;
+      (pageview ? c.pageviews : c.events) += 1;
+      if (pageview && (page_goal_filtered || stats::page_goal_pattern(key))) {
+        c.events += 1;
+      }
+      if (h.has_revenue) {
+        c.revenue += h.revenue;
+        ++c.revenue_events;
+      }
     }
   }
   for (std::size_t i = 0; i < d.data.visits.size(); ++i) {
@@ -324,6 +395,7 @@ stats::query make_query(const dataset& d, const std::string& zone, const std::st
   if (!q) {
     FAIL("invalid test query " << params << ": " << q.error().front().second);
   }
+  q->page_goals = page_goals;  // as the dashboard does for the site's configured goals
   return *q;
 }
 
@@ -496,6 +568,10 @@ TEST_CASE(
       {"visit:city==", true, visit_metrics},
       {"visit:region==US-MA;visit:device==mobile", false, visit_metrics},
       {"event:goal==Signup;visit:city!=Munich, DE-BY", false, goal_metrics},
+      {"event:goal==Visit /blog*", false, goal_metrics},
+      {"event:goal==Visit /docs/**|Signup", false, goal_metrics},
+      {"event:goal!=Visit /*s", false, event_metrics},
+      {"event:goal==Visit /pricing;visit:source==Google", false, goal_metrics},
   };
   for (const auto& zone : zones) {
     for (const auto& s : samples) {
@@ -572,5 +648,39 @@ TEST_CASE("breakdown pages continue each other and equal slices of the whole bre
         }
       }
     }
+  }
+}
+
+TEST_CASE("pageview goals count visitors who viewed a matching page, unfiltered and filtered") {
+  const std::string period = "period=custom&date=2026-03-20,2026-04-04&property=event:goal&";
+  for (const auto& zone : zones) {
+    // Unfiltered: page rows of the rollups whose value matches.
+    CHECK(check(zone, period + "metrics=" + goal_metrics, stats::view::breakdown));
+    // Filtered: raw events, one goal at a time.
+    CHECK_FALSE(check(zone, period + "filters=visit:country==US&metrics=" + goal_metrics,
+                      stats::view::breakdown));
+    CHECK_FALSE(check(zone, period + "filters=event:goal==Visit /blog*|Purchase&metrics=" +
+                                goal_metrics,
+                      stats::view::breakdown));
+  }
+  auto& d = shared_dataset();
+  pqxx::connection conn(d.db.dsn());
+  pqxx::read_transaction tx(conn);
+  const auto rows =
+      stats::breakdown(tx, make_query(d, "UTC", period + "metrics=visitors&limit=100",
+                                      stats::view::breakdown));
+  std::set<std::string> keys;
+  for (const auto& row : rows) {
+    keys.insert(row.key);
+  }
+  // Every pattern with pageviews is listed; "/docs_install" ('_' is no wildcard) is not.
+  CHECK(keys == std::set<std::string>{"Visit /blog*", "Visit /docs/**", "Visit /pricing",
+                                      "Visit /*s", "Signup", "Purchase", "Download"});
+  // Pages of the merged list continue each other.
+  const auto second = stats::breakdown(
+      tx, make_query(d, "UTC", period + "metrics=visitors&limit=3&page=2", stats::view::breakdown));
+  REQUIRE(second.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(second[i].key == rows[3 + i].key);
   }
 }

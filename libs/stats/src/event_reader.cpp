@@ -52,16 +52,21 @@ std::string id_condition(parameters& p, const std::string& site, const std::stri
 }
 
 // AND of the filters on event properties, on alias `e` ("true" when none).
-std::string event_match(parameters& p, const std::string& site, const query& q) {
+std::string event_match(parameters& p, const std::string& site, const std::string& pageview_id,
+                        const query& q) {
   std::string sql = "true";
   for (const auto& f : q.filters) {
     if (is_visit_dimension(f.target.dimension)) {
       continue;
     }
     sql += " AND ";
-    sql += f.target.dimension == dimension::prop
-               ? text_condition(p, "e.props->>" + p.add(f.target.prop_key), f)
-               : id_condition(p, site, "e." + column_of(f.target.dimension), f);
+    if (f.target.dimension == dimension::prop) {
+      sql += text_condition(p, "e.props->>" + p.add(f.target.prop_key), f);
+    } else if (f.target.dimension == dimension::event) {
+      sql += goal_condition(p, site, pageview_id, f);
+    } else {
+      sql += id_condition(p, site, "e." + column_of(f.target.dimension), f);
+    }
   }
   return sql;
 }
@@ -123,7 +128,7 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
 
   std::string sql = "WITH scoped AS MATERIALIZED (SELECT * FROM events WHERE site_id = " + site +
                     " AND received_at >= " + lo + " AND received_at < " + scan_end + ")";
-  const std::string matches = event_match(p, site, q);
+  const std::string matches = event_match(p, site, pv, q);
   if (need_visits) {
     // The visit's values are its opening event's (event_id = visit_id), taken in the same pass
     // as its counts: joining the grouped visits back to their events costs PostgreSQL a nested

@@ -52,17 +52,6 @@ std::string bucket_label(const query& q) {
          label_format(q.step) + "')";
 }
 
-// The rows a query reads, from both rollup tables (docs/ROLLUPS.md: `rollups` holds recent days,
-// which workers update; `rollups_settled` older ones), as one relation `r`. `where` is repeated in
-// each branch, so each uses its own indexes.
-std::string rollup_rows(const std::string& where) {
-  const std::string columns =
-      " r.value_id, r.bucket, r.pageviews, r.events, r.visits, r.bounces, r.duration_ms,"
-      " r.revenue, r.visitors";
-  return "(SELECT" + columns + " FROM rollups r WHERE " + where + " UNION ALL SELECT" + columns +
-         " FROM rollups_settled r WHERE " + where + ") r";
-}
-
 // The conditions on rows of dimension `d` that a query reads: its site, range and filters.
 std::string row_conditions(parameters& p, const query& q, dimension d,
                            const std::string& key_prefix) {
@@ -245,6 +234,14 @@ void add_revenue(pqxx::transaction_base& tx, const request& r, std::vector<group
 }
 
 }  // namespace
+
+std::string rollup_rows(const std::string& where) {
+  const std::string columns =
+      " r.value_id, r.bucket, r.pageviews, r.events, r.visits, r.bounces, r.duration_ms,"
+      " r.revenue, r.visitors";
+  return "(SELECT" + columns + " FROM rollups r WHERE " + where + " UNION ALL SELECT" + columns +
+         " FROM rollups_settled r WHERE " + where + ") r";
+}
 
 std::vector<group> read_rollups(pqxx::transaction_base& tx, const request& r) {
   const query& q = *r.q;

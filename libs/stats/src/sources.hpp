@@ -64,10 +64,29 @@ class parameters {
   std::vector<std::string> values_;
 };
 
+// The rows of both rollup tables (docs/ROLLUPS.md: `rollups` holds recent days, which workers
+// update; `rollups_settled` older ones) as one relation `r` of value_id, bucket and the counters.
+// `where`, on r's site_id, dimension and those columns, is repeated in each branch so each uses its
+// own indexes.
+std::string rollup_rows(const std::string& where);
+
 // SQL of a dictionary subquery: the ids of the site's values `f` matches (for prop rows in
 // rollups, `prefix` is "key\x1f"). `site` is the site id's placeholder.
 std::string matching_ids(parameters& p, const std::string& site, const filter& f,
                          const std::string& prefix);
+
+// Pageview goals (goals.cpp). Whether a filter names one (such queries read raw events).
+bool has_page_goal_filter(const query& q);
+// SQL condition on event alias `e` for a goal filter, pageview goals included; `pageview_id` is
+// the placeholder of the "pageview" dictionary id.
+std::string goal_condition(parameters& p, const std::string& site, const std::string& pageview_id,
+                           const filter& f);
+// Whether a read of `by` is an event:goal breakdown that lists pageview goals (q.page_goals), and
+// that read: custom events from the source `rollups` names, the page goals beside them, paged.
+bool lists_page_goals(const query& q, grouping by);
+std::vector<group> read_goal_breakdown(pqxx::transaction_base& tx, const request& r, bool rollups);
+// Under a goal filter naming a pageview goal, counts the matching pageviews as completions.
+void count_goal_pageviews(const query& q, std::vector<group>& groups);
 
 // to_char pattern of bucket labels and the date_trunc unit of an interval.
 const char* label_format(interval step);

@@ -37,18 +37,15 @@ std::string hex(std::uint64_t value) {
   return out;
 }
 
-// {site_id} is a Redis Cluster hash tag: one site's visit and live keys share a slot, so the
-// script may touch today's and yesterday's visit keys and the live set together.
-std::string site_tag(std::int64_t site_id) {
-  return "{" + std::to_string(site_id) + "}";
-}
-
+// Named by events::keys: {site_id} is a Redis Cluster hash tag, so one site's visit and live keys
+// share a slot and the script may touch today's and yesterday's visit keys and the live set
+// together.
 std::string visit_key(const std::string& prefix, std::int64_t site_id, std::uint64_t hash) {
-  return prefix + "visit:" + site_tag(site_id) + ":" + hex(hash);
+  return events::keys(prefix).visit_prefix(site_id) + hex(hash);
 }
 
 std::string live_key(const std::string& prefix, std::int64_t site_id) {
-  return prefix + "live:" + site_tag(site_id);
+  return events::keys(prefix).live_visitors(site_id);
 }
 
 // Reads the subset of MessagePack that Redis's cmsgpack writes for the script's replies:

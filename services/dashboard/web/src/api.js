@@ -4,9 +4,16 @@
 
 let csrfToken = null;
 let sessionEnded = () => {};
+// A password-protected shared link's unlock token, sent on shared-link requests: framed by
+// another site, the page gets no cookie (SameSite=Lax), so it proves the unlock itself.
+let sharedUnlock = null;
 
 export function setCsrfToken(token) {
   csrfToken = token;
+}
+
+export function setSharedUnlock(token) {
+  sharedUnlock = token;
 }
 
 // `handler` runs when a signed-in call answers 401: the session expired or ended elsewhere.
@@ -29,6 +36,9 @@ export class ApiError extends Error {
 export async function api(path, { method = 'GET', body } = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin' };
+  if (sharedUnlock && path.startsWith('/api/shared/')) {
+    headers['X-Plumb-Unlock'] = sharedUnlock;
+  }
   if (method !== 'GET') {
     headers['Content-Type'] = 'application/json';
     if (csrfToken) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace plumb::events {
 
@@ -54,6 +55,22 @@ class keys {
   // Single-use password reset token (by its SHA-256) -> the account it may reset.
   std::string password_reset(std::string_view token_hash) const {
     return prefix_ + "password-reset:" + std::string(token_hash);
+  }
+  // Visit state of a site (libs/visits): a hash per visitor under this prefix, and the live set.
+  std::string visit_prefix(std::int64_t site_id) const {
+    return prefix_ + "visit:{" + std::to_string(site_id) + "}:";
+  }
+  std::string live_visitors(std::int64_t site_id) const {
+    return prefix_ + "live:{" + std::to_string(site_id) + "}";
+  }
+  // Everything Redis keeps about one site: these keys and every key under these prefixes, deleted
+  // with the site (its site_map() entry goes when the map is next published). A new per-site key
+  // must be covered here.
+  std::vector<std::string> site_state_keys(std::int64_t site_id) const {
+    return {live_visitors(site_id), stats_version(site_id)};
+  }
+  std::vector<std::string> site_state_prefixes(std::int64_t site_id) const {
+    return {visit_prefix(site_id), prefix_ + "stats:result:" + std::to_string(site_id) + ":"};
   }
   const std::string& prefix() const { return prefix_; }
 

@@ -90,6 +90,10 @@ class pool : public core::pool<connection> {
   pool(endpoint where, std::size_t size, timeouts limits = {});
 };
 
+// Deletes every key starting with `prefix` (SCAN in steps, UNLINK per step, so a large family
+// never blocks Redis for long); returns how many were deleted. Throws redis::error on failure.
+std::size_t delete_prefixed(connection& conn, std::string_view prefix);
+
 // Appends one command in Redis protocol form (RESP array of bulk strings) to `out`.
 void append_command(std::string& out, std::span<const std::string_view> args);
 // Its two parts, for callers that stream arguments: "*<count>\r\n" and "$<len>\r\n<value>\r\n".

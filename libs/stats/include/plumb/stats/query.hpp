@@ -49,7 +49,8 @@ inline constexpr metric_name metric_names[] = {
 std::string_view name_of(metric m);
 
 // What a breakdown groups by or a filter tests: a report dimension, or one custom property
-// (dimension::prop with its key). Goals are custom event names (dimension::event).
+// (dimension::prop with its key). Goals (dimension::event) are custom event names, or pageview
+// goals named "Visit PATTERN" (see page_goal_pattern).
 struct property {
   events::dimension dimension = events::dimension::page;
   std::string prop_key;  // dimension::prop only
@@ -61,6 +62,16 @@ struct property {
 constexpr bool is_visit_dimension(events::dimension d) {
   return static_cast<int>(d) >= static_cast<int>(events::dimension::entry_page);
 }
+
+// Pageview goals are named like Plausible's: "Visit " and a page path pattern. As in Plausible, the
+// pattern matches the whole path, case-sensitively, and `*` (also written `**`) matches any run of
+// characters, `/` included: "Visit /blog*" counts /blog, /blog/ and /blog/2026/hello.
+inline constexpr std::string_view page_goal_prefix = "Visit ";
+// The pattern of a pageview goal's name ("/blog*" for "Visit /blog*"); nullopt for a custom event.
+std::optional<std::string_view> page_goal_pattern(std::string_view goal);
+// A pattern as an SQL LIKE pattern (escape character `\`): `*` becomes `%`, `%` `_` `\` are
+// escaped.
+std::string page_goal_like(std::string_view pattern);
 
 enum class filter_op { is, is_not, contains, does_not_contain };
 
@@ -93,6 +104,9 @@ struct query {
   std::vector<metric> metrics{metric::visitors};
   std::optional<property> breakdown;
   std::vector<filter> filters;  // all must hold (AND)
+  // The site's pageview goal patterns ("/blog*"): event:goal breakdowns list each as a row
+  // "Visit /blog*" beside the custom events (goal filters need none: the name holds the pattern).
+  std::vector<std::string> page_goals;
   interval step = interval::day;
   comparison compare = comparison::none;
   std::size_t limit = 100;

@@ -64,7 +64,14 @@ function displayValue(property, value) {
   return value;
 }
 
+// A tab's columns: its metrics, less those in `tab.optional` that no row has (revenue).
+function shownMetrics(tab, rows) {
+  return tab.metrics.filter((m) => !tab.optional?.includes(m) || rows.some((row) => row[m]));
+}
+
 function Rows({ tab, rows }) {
+  const metrics = shownMetrics(tab, rows);
+  const label = (m) => tab.labels?.[m] ?? columnLabels[m];
   const top = Math.max(1, ...rows.map((row) => row.visitors ?? 0));
   const addFilter = (value) => {
     const filter = `${tab.property}==${value}`;
@@ -74,10 +81,10 @@ function Rows({ tab, rows }) {
     }
   };
   return html`
-    <table class=${`breakdown columns-${tab.metrics.length}`}>
+    <table class=${`breakdown columns-${metrics.length}`}>
       <thead><tr>
         <th scope="col">${propertyLabel(tab.property)}</th>
-        ${tab.metrics.map((m, i) => html`<th scope="col" class=${i > 1 ? 'num extra' : 'num'} key=${m}>${columnLabels[m]}</th>`)}
+        ${metrics.map((m, i) => html`<th scope="col" class=${i > 1 ? 'num extra' : 'num'} key=${m}>${label(m)}</th>`)}
       </tr></thead>
       <tbody>
         ${rows.map(
@@ -87,7 +94,7 @@ function Rows({ tab, rows }) {
               <button type="button" class="row-filter" onClick=${() => addFilter(row.value)}
                 title=${`Filter by ${propertyLabel(tab.property)} ${row.value}`}>${displayValue(tab.property, row.value)}</button>
             </td>
-            ${tab.metrics.map((m, i) => html`<td class=${i > 1 ? 'num extra' : 'num'} key=${m} data-metric=${m}>${formatMetric(m, row[m])}</td>`)}
+            ${metrics.map((m, i) => html`<td class=${i > 1 ? 'num extra' : 'num'} key=${m} data-metric=${m}>${formatMetric(m, row[m])}</td>`)}
           </tr>`
         )}
       </tbody>

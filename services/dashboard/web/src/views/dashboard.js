@@ -49,9 +49,13 @@ const boxes = [
     tab('os', 'Operating systems', 'visit:os'),
     tab('screens', 'Screen sizes', 'visit:screen'),
   ] },
-  { id: 'goals', title: 'Goals', tabs: [
-    tab('goals', 'Goals', 'event:goal', ['visitors', 'events', 'conversion_rate', 'total_revenue']),
-  ] },
+  // Every goal with data (custom events and the site's "Visit /path*" goals): unique and total
+  // conversions, conversion rate, and revenue when a goal has some.
+  { id: 'goals', title: 'Goals', tabs: [{
+    ...tab('goals', 'Goals', 'event:goal', ['visitors', 'events', 'conversion_rate', 'total_revenue']),
+    labels: { visitors: 'Uniques', events: 'Total' },
+    optional: ['total_revenue'],
+  }] },
 ];
 
 function CurrentVisitors({ base }) {
