@@ -1,5 +1,9 @@
 #include "publisher.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <unordered_set>
+
 #include "plumb/queue/stream.hpp"
 
 namespace plumb::collector {
@@ -9,6 +13,17 @@ using steady = std::chrono::steady_clock;
 
 // Longest the thread sleeps with nothing to do: it still syncs the spool and retries Redis.
 constexpr std::chrono::milliseconds idle_wake{100};
+
+// Starts a spooled record that may be in the stream already (sent, never confirmed). Serialised
+// entries start with '*' (a RESP array), so unmarked records, and spools written before the mark
+// existed, read unchanged.
+constexpr char maybe_appended_mark = '?';
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // "used_memory:123\r\n...maxmemory:456\r\n" -> used / max, or 0 when Redis has no limit.
 double memory_fraction(const std::string& info) {
@@ -30,6 +45,10 @@ publisher::publisher(publisher_options options, log::logger& log, metrics::regis
       spooled_(registry.counter("plumb_collector_spooled_total", "Events written to the local spool.")),
       replayed_(registry.counter("plumb_collector_replayed_total",
                                  "Spooled events replayed into the Redis stream.")),
+      found_in_stream_(registry.counter(
+          "plumb_collector_replay_found_in_stream_total",
+          "Spooled events whose XADD had been sent unconfirmed and that the replay found in the "
+          "stream already, so it did not append them again.")),
       redis_failures_(registry.counter("plumb_collector_redis_failures_total",
                                        "Failed or slow Redis round trips (the batch was spooled).")) {
   registry.gauge_fn("plumb_collector_queued_events", "Events waiting for the publisher thread.", [this] {
@@ -67,7 +86,7 @@ void publisher::stop(std::chrono::milliseconds grace) {
   }
 }
 
-bool publisher::submit(std::vector<std::string> records, completion done) {
+bool publisher::submit(std::vector<std::string> records, completion done, bool maybe_appended) {
   bool was_idle = false;
   {
     const std::lock_guard lock(mutex_);
@@ -76,7 +95,7 @@ bool publisher::submit(std::vector<std::string> records, completion done) {
     }
     was_idle = queue_.empty();
     queued_events_ += records.size();
-    queue_.push_back({std::move(records), std::move(done)});
+    queue_.push_back({std::move(records), std::move(done), maybe_appended});
   }
   // Only the first submission after the thread emptied the queue needs to wake it.
   if (was_idle) {
@@ -114,53 +133,70 @@ void publisher::redis_failed(const std::exception& e) {
   redis_.reset();
 }
 
-std::size_t publisher::append_to_redis(std::span<const std::string> records) {
+redis::connection& publisher::connection() {
+  if (!redis_) {
+    redis_ = std::make_unique<redis::connection>(
+        options_.endpoint, redis::timeouts{options_.redis_timeout, options_.redis_timeout});
+  }
+  return *redis_;
+}
+
+publisher::append_outcome publisher::append_to_redis(std::span<const std::string> records) {
+  if (records.empty()) {
+    return {};
+  }
   if (!redis_usable()) {
-    return 0;
+    return {0, false};
   }
   try {
-    if (!redis_) {
-      redis_ = std::make_unique<redis::connection>(
-          options_.endpoint, redis::timeouts{options_.redis_timeout, options_.redis_timeout});
-    }
+    redis::connection& redis = connection();
     const auto started = steady::now();
-    queue::append(*redis_, options_.keys, records);
+    queue::append(redis, options_.keys, records);
     append_metrics_.latency.observe(std::chrono::duration<double>(steady::now() - started).count());
   } catch (const queue::append_error& e) {
     redis_failed(e);
-    return e.appended();
+    return {e.appended(), true};
   } catch (const redis::error& e) {  // connecting failed
     redis_failed(e);
-    return 0;
+    return {0, false};
   }
   if (redis_down_) {
     log_.info("redis reachable again");
     redis_down_ = false;
   }
-  return records.size();
+  return {records.size(), false};
 }
 
 void publisher::store(std::vector<pending> batch) {
-  std::vector<std::string> records;
+  std::vector<std::string> records;    // never sent: Redis first
+  std::vector<std::string> to_spool;  // in order: unsent as they are, unconfirmed marked
   for (auto& p : batch) {
-    std::move(p.records.begin(), p.records.end(), std::back_inserter(records));
+    for (auto& record : p.records) {
+      if (p.maybe_appended) {
+        to_spool.push_back(maybe_appended_mark + std::move(record));
+      } else {
+        records.push_back(std::move(record));
+      }
+    }
   }
   append_metrics_.batch.observe(static_cast<double>(records.size()));
-  const std::size_t appended = append_to_redis(records);
-  append_metrics_.appended.inc(appended);
-  // Only what Redis did not confirm goes to the spool. An entry Redis ran but whose reply was
-  // lost is among them and reaches the stream twice (same event_id; workers store it once):
-  // re-sending is the only way never to lose one.
-  const std::span<const std::string> rest = std::span<const std::string>(records).subspan(appended);
-  bool stored = rest.empty();
+  const append_outcome outcome = append_to_redis(records);
+  append_metrics_.appended.inc(outcome.confirmed);
+  // Only what Redis did not confirm goes to the spool; what was sent unconfirmed may have been
+  // appended, so it is marked, for the replay to check first.
+  for (std::size_t i = outcome.confirmed; i < records.size(); ++i) {
+    to_spool.push_back(outcome.rest_sent ? maybe_appended_mark + std::move(records[i])
+                                         : std::move(records[i]));
+  }
+  bool stored = to_spool.empty();
   if (!stored) {
-    if (const auto written = spool_.append(rest)) {
+    if (const auto written = spool_.append(to_spool)) {
       stored = true;
-      spooled_.inc(rest.size());
+      spooled_.inc(to_spool.size());
     } else {
       log_.rate_limited(log::level::error, "spool", std::chrono::seconds(10),
-                      "redis and the spool both refused events; they were dropped",
-                        {{"events", rest.size()}, {"error", written.error().message}});
+                        "redis and the spool both refused events; they were dropped",
+                        {{"events", to_spool.size()}, {"error", written.error().message}});
     }
   }
   healthy_.store(stored);
@@ -182,20 +218,72 @@ void publisher::replay_spool() {
   if (batch->records.empty()) {
     return;
   }
-  const std::size_t appended = append_to_redis(batch->records);
-  if (appended < batch->records.size()) {
-    // Committing a partial batch is not possible; the confirmed part comes back once more.
+  // Which entries may be in the stream already, and since when: a marked entry since it was
+  // received, every entry of a batch marked in flight (by a replay that failed or was killed)
+  // since that mark.
+  std::vector<std::string> entries;
+  std::vector<std::string> uncertain_ids(batch->records.size());
+  std::unordered_set<std::string> wanted;
+  std::int64_t since = std::numeric_limits<std::int64_t>::max();
+  entries.reserve(batch->records.size());
+  for (std::size_t i = 0; i < batch->records.size(); ++i) {
+    std::string& record = batch->records[i];
+    const bool marked = !record.empty() && record.front() == maybe_appended_mark;
+    entries.push_back(marked ? record.substr(1) : std::move(record));
+    if (!marked && !batch->in_flight) {
+      continue;
+    }
+    // An entry without an id cannot be found; it is appended as it is (workers dead-letter it).
+    if (auto identity = queue::identify(entries.back())) {
+      since = std::min(since, marked ? identity->received_ms
+                                     : static_cast<std::int64_t>(*batch->in_flight));
+      wanted.insert(identity->event_id);
+      uncertain_ids[i] = std::move(identity->event_id);
+    }
+  }
+  const std::int64_t now = wall_ms();
+  std::unordered_set<std::string> found;
+  try {
+    found = queue::find_event_ids(connection(), options_.keys, since, now, wanted);
+  } catch (const std::exception& e) {  // redis::error, or an error reply
+    redis_failed(e);
     spool_.rewind();
     return;
   }
+  std::vector<std::string> missing;
+  missing.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (uncertain_ids[i].empty() || !found.contains(uncertain_ids[i])) {
+      missing.push_back(std::move(entries[i]));
+    }
+  }
+  // Durable before anything is sent: if this send fails or the process dies before the commit,
+  // these entries come back marked and are looked for first. A batch marked before keeps its
+  // older mark, since its entries may have been sent from then on.
+  if (!missing.empty()) {
+    const auto marked = spool_.mark_in_flight(
+        batch->end, batch->in_flight.value_or(static_cast<std::uint64_t>(now)));
+    if (!marked) {
+      log_.rate_limited(log::level::error, "spool-mark", std::chrono::seconds(10),
+                        "marking spooled events in flight failed", {{"error", marked.error().message}});
+      spool_.rewind();
+      return;
+    }
+  }
+  const append_outcome outcome = append_to_redis(missing);
+  if (outcome.confirmed < missing.size()) {
+    spool_.rewind();  // the batch comes back marked in flight: its confirmed part is found then
+    return;
+  }
   if (const auto committed = spool_.commit(batch->end); !committed) {
-    // Replayed but not marked: they come back once more, which idempotent workers absorb.
+    // Appended but not marked replayed: the batch comes back marked in flight and is found.
     log_.rate_limited(log::level::error, "spool-commit", std::chrono::seconds(10),
                       "committing the spool position failed", {{"error", committed.error().message}});
     spool_.rewind();
     return;
   }
-  replayed_.inc(batch->records.size());
+  replayed_.inc(missing.size());
+  found_in_stream_.inc(entries.size() - missing.size());
 }
 
 void publisher::check_memory() {
@@ -204,11 +292,7 @@ void publisher::check_memory() {
   }
   memory_checked_at_ = steady::now();
   try {
-    if (!redis_) {
-      redis_ = std::make_unique<redis::connection>(
-          options_.endpoint, redis::timeouts{options_.redis_timeout, options_.redis_timeout});
-    }
-    const auto info = redis_->command({"INFO", "memory"});
+    const auto info = connection().command({"INFO", "memory"});
     const bool over = !info.is_error() && memory_fraction(info.str) > options_.memory_watermark;
     if (over != over_watermark_) {
       log_.warn(over ? "redis above its memory watermark; spooling events"

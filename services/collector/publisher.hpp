@@ -7,6 +7,17 @@
 // into Redis, oldest first, whenever Redis is usable again. While Redis is healthy, hits do not
 // come here: stream_writer pipelines them to Redis from the I/O thread and hands this thread only
 // what Redis did not confirm (stream_writer.hpp).
+//
+// Exactly once in the stream: an XADD that was sent but never confirmed (the connection broke,
+// Redis shut down, the reply came after the timeout) may or may not have run. Such entries are
+// never sent again blindly: they are spooled marked as uncertain, and so are batches of the
+// spool while they are being replayed (spool::mark_in_flight, durable before the XADDs go out,
+// so a SIGKILL mid-replay leaves them marked). Before replaying uncertain entries the thread
+// looks for their event_ids in the stream (queue::find_event_ids) and appends only the missing
+// ones; entries never sent are appended without a check. Not covered: an entry that workers
+// consumed and trimmed before the check is appended again (workers store each event_id once),
+// and a Redis stalled past the timeout could still run the old connection's buffered XADDs after
+// the check (the check runs at least retry_interval later, on a Redis that answers again).
 
 #include <atomic>
 #include <chrono>
@@ -60,9 +71,11 @@ class publisher {
   // spool, and stops the thread. Later submits are refused.
   void stop(std::chrono::milliseconds grace);
 
-  // Queues serialised stream entries (queue::serialize). False — and `done` is not called — when
-  // the queue is full or the publisher stopped.
-  bool submit(std::vector<std::string> records, completion done);
+  // Queues serialised stream entries (queue::serialize). `maybe_appended`: their XADDs were sent
+  // and not confirmed, so they may be in the stream already; they are spooled and appended only
+  // if the replay's check does not find them. False — and `done` is not called — when the queue
+  // is full or the publisher stopped.
+  bool submit(std::vector<std::string> records, completion done, bool maybe_appended = false);
 
   // Healthy unless Redis failed and the spool is refusing events too.
   bool healthy() const { return healthy_.load(); }
@@ -74,13 +87,21 @@ class publisher {
   struct pending {
     std::vector<std::string> records;
     completion done;
+    bool maybe_appended = false;
+  };
+  // What append_to_redis() achieved: a confirmed prefix, and whether the rest was sent at all.
+  struct append_outcome {
+    std::size_t confirmed = 0;
+    bool rest_sent = false;
   };
   void run();
   // Takes up to batch_size events' worth of submissions.
   std::vector<pending> take_batch();
   void store(std::vector<pending> batch);
   // How many of `records` (a prefix) Redis confirmed; all of them unless Redis failed.
-  std::size_t append_to_redis(std::span<const std::string> records);
+  append_outcome append_to_redis(std::span<const std::string> records);
+  // The publisher's connection, connected if need be; throws redis::error.
+  redis::connection& connection();
   void replay_spool();
   void check_memory();
   bool redis_usable() const;
@@ -107,6 +128,7 @@ class publisher {
   append_metrics append_metrics_;
   metrics::counter& spooled_;
   metrics::counter& replayed_;
+  metrics::counter& found_in_stream_;
   metrics::counter& redis_failures_;
 };
 

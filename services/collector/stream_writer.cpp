@@ -79,6 +79,8 @@ void stream_writer::finish(std::vector<std::string>& records, publisher::complet
                            std::span<const redis::reply> replies, std::string_view failure) {
   std::vector<std::string> unconfirmed;
   std::string_view refusal;
+  // An XADD without a reply may have run; one Redis refused did not.
+  const bool maybe_appended = replies.size() < records.size();
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (i < replies.size() && !replies[i].is_error()) {
       continue;
@@ -105,7 +107,7 @@ void stream_writer::finish(std::vector<std::string>& records, publisher::complet
                      {"events", unconfirmed.size()}});
   handed_over_.inc(unconfirmed.size());
   // The hit is answered by whoever stores the rest; the confirmed entries are not sent again.
-  if (!fallback_.submit(std::move(unconfirmed), done)) {
+  if (!fallback_.submit(std::move(unconfirmed), done, maybe_appended)) {
     done(false);
   }
 }

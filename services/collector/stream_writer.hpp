@@ -7,8 +7,8 @@
 // at shutdown, exactly the entries Redis did not confirm are handed to the publisher, with the
 // hit's completion. So the guarantee is the publisher's: `done(true)` only once Redis or the
 // spool holds every event of the hit. Unconfirmed is not the same as not appended: an XADD whose
-// reply was lost may be in the stream already, and is then appended again with the same
-// event_id (at least once into the stream; workers store each event_id once).
+// reply was lost may be in the stream already, so such entries are handed over as
+// `maybe_appended`; the publisher appends them only if it does not find them in the stream.
 
 #include <atomic>
 #include <chrono>

@@ -73,3 +73,14 @@ TEST_CASE("a malformed serialised entry encodes nothing") {
     CHECK(out == "kept");
   }
 }
+
+TEST_CASE("an entry's event id and receive time are read back from its serialised bytes") {
+  const auto identity = queue::identify(
+      queue::serialize(events::fields{{"v", "1"}, {"id", "abc"}, {"ts", "1700000000123"}}));
+  REQUIRE(identity);
+  CHECK(identity->event_id == "abc");
+  CHECK(identity->received_ms == 1'700'000'000'123);
+  CHECK_FALSE(queue::identify(queue::serialize(events::fields{{"id", "abc"}, {"ts", "x"}})));
+  CHECK_FALSE(queue::identify(queue::serialize(events::fields{{"ts", "1"}})));
+  CHECK_FALSE(queue::identify("not an entry"));
+}

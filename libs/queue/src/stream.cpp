@@ -177,6 +177,75 @@ void append(redis::connection& redis, const events::keys& keys,
   }
 }
 
+std::optional<entry_identity> identify(std::string_view serialized_entry) {
+  const auto fields = deserialize(serialized_entry);
+  if (!fields) {
+    return std::nullopt;
+  }
+  // Field names of the stream entry contract (proto/stream/README.md).
+  entry_identity out;
+  bool has_id = false;
+  bool has_ts = false;
+  for (const auto& [field, value] : *fields) {
+    if (field == "id") {
+      out.event_id = value;
+      has_id = true;
+    } else if (field == "ts") {
+      has_ts = std::from_chars(value.data(), value.data() + value.size(), out.received_ms).ec ==
+               std::errc{};
+    }
+  }
+  return has_id && has_ts ? std::optional(std::move(out)) : std::nullopt;
+}
+
+namespace {
+
+// Entries per XRANGE round trip: large enough to read quickly, small enough not to hold Redis.
+constexpr std::size_t find_page_entries = 1'000;
+
+// Redis's TIME in Unix milliseconds.
+std::int64_t server_time_ms(redis::connection& redis) {
+  const auto time = checked(redis.command({"TIME"}), "TIME failed");
+  if (time.elements.size() != 2) {
+    throw std::runtime_error("unexpected TIME reply");
+  }
+  return std::stoll(time.elements[0].str) * 1'000 + std::stoll(time.elements[1].str) / 1'000;
+}
+
+}  // namespace
+
+std::unordered_set<std::string> find_event_ids(redis::connection& redis, const events::keys& keys,
+                                               std::int64_t since_ms, std::int64_t now_ms,
+                                               const std::unordered_set<std::string>& event_ids) {
+  std::unordered_set<std::string> found;
+  if (event_ids.empty()) {
+    return found;
+  }
+  const std::int64_t from_ms =
+      since_ms + (server_time_ms(redis) - now_ms) - static_cast<std::int64_t>(clock_tolerance.count());
+  const std::string stream = keys.events_stream();
+  const std::string count = std::to_string(find_page_entries);
+  std::string from = std::to_string(std::max<std::int64_t>(from_ms, 0)) + "-0";
+  for (;;) {
+    const auto page = checked(redis.command({"XRANGE", stream, from, "+", "COUNT", count}), "XRANGE failed");
+    for (const auto& entry : page.elements) {
+      const auto& kv = entry.elements.at(1).elements;
+      for (std::size_t i = 0; i + 1 < kv.size(); i += 2) {
+        if (kv[i].str == "id") {
+          if (event_ids.contains(kv[i + 1].str)) {
+            found.insert(kv[i + 1].str);
+          }
+          break;
+        }
+      }
+    }
+    if (page.elements.size() < find_page_entries || found.size() == event_ids.size()) {
+      return found;
+    }
+    from = "(" + page.elements.back().elements.at(0).str;  // exclusive start: the next page
+  }
+}
+
 consumer::consumer(redis::connection& redis, events::keys keys, std::string name)
     : consumer(redis, keys, std::move(name), keys.events_stream()) {}
 

@@ -2,9 +2,13 @@
 // On-disk layout, version 1. Integers are little-endian.
 //   segment file:    "PLSP" | u32 version | record...
 //   record:          u32 payload length (1..max_record_bytes) | u32 CRC32C(payload) | payload
-//   checkpoint file: "PLCK" | u32 version | u64 segment | u64 offset | u32 CRC32C(first 24 bytes)
+//   checkpoint file: "PLCK" | u32 checkpoint version | u64 segment | u64 offset
+//                    [version 2: | u64 in-flight segment | u64 in-flight offset | u64 note]
+//                    | u32 CRC32C(all bytes before it)
 // The checkpoint means: every record before byte `offset` of segment `segment`, and every record
-// of older segments, has been replayed.
+// of older segments, has been replayed. Version 2 adds the end of the stretch after it that was
+// marked in flight (spool::mark_in_flight; segment 0: none) and the caller's note. Version 1
+// files (no in-flight stretch) are still read.
 
 #include <charconv>
 #include <cstddef>
@@ -20,7 +24,9 @@ inline constexpr std::string_view checkpoint_magic = "PLCK";
 inline constexpr std::uint32_t format_version = 1;
 inline constexpr std::uint64_t segment_header_bytes = 8;
 inline constexpr std::uint64_t record_header_bytes = 8;
-inline constexpr std::size_t checkpoint_bytes = 28;
+inline constexpr std::uint32_t checkpoint_version = 2;
+inline constexpr std::size_t checkpoint_v1_bytes = 28;
+inline constexpr std::size_t checkpoint_bytes = 52;
 
 inline constexpr std::string_view checkpoint_file = "checkpoint";
 inline constexpr std::string_view checkpoint_temp_file = "checkpoint.tmp";

@@ -68,13 +68,24 @@ struct spool::impl {
   status sync();
   expected<batch, error> next_batch(std::size_t max_records, std::size_t max_bytes);
   status commit(const position& end);
+  status mark_in_flight(const position& end, std::uint64_t note);
   void rewind();
   statistics stats() const;
 
  private:
+  struct in_flight_mark {
+    position end;
+    std::uint64_t note = 0;
+  };
+  struct checkpoint_state {
+    position committed;
+    std::optional<in_flight_mark> in_flight;
+  };
+  // Refuses positions outside [last commit, cursor].
+  std::optional<error> check_handed_out(const position& end) const;
   void open_directory();
   void recover();
-  std::optional<position> read_checkpoint();
+  std::optional<checkpoint_state> read_checkpoint();
   std::vector<std::uint64_t> list_segments() const;
   void scan_segment(std::uint64_t seq, bool newest, std::uint64_t start_hint);
 
@@ -87,7 +98,7 @@ struct spool::impl {
 
   std::optional<std::size_t> locate_cursor();
   int open_reader(const segment_meta& seg);
-  int write_checkpoint(const position& p);
+  int write_checkpoint(const position& committed, const std::optional<in_flight_mark>& in_flight);
   int collect_garbage(std::string& failed);
   std::string path_of(std::string_view name) const { return (dir_ / name).string(); }
 
@@ -113,6 +124,7 @@ struct spool::impl {
   position committed_;  // durable in the checkpoint
   position cursor_;     // next record to hand out
   position furthest_;   // furthest cursor so far: damage is counted once, not again after rewind
+  std::optional<in_flight_mark> in_flight_;  // durable in the checkpoint; always after committed_
   unique_fd read_fd_;
   std::uint64_t read_seq_ = 0;
   detail::segment_reader reader_;
@@ -186,8 +198,9 @@ void spool::impl::recover() {
   const std::string temp_name(detail::checkpoint_temp_file);
   static_cast<void>(::unlinkat(dir_fd_.get(), temp_name.c_str(), 0));
 
-  const std::optional<position> checkpoint = read_checkpoint();
-  const std::uint64_t checkpoint_seq = checkpoint ? checkpoint->segment : 0;
+  const std::optional<checkpoint_state> saved = read_checkpoint();
+  const std::uint64_t checkpoint_seq = saved ? saved->committed.segment : 0;
+  const std::uint64_t checkpoint_offset = saved ? saved->committed.offset : 0;
   std::vector<std::uint64_t> seqs = list_segments();
 
   // Segments before the checkpoint were fully replayed; a crash interrupted their deletion.
@@ -207,7 +220,7 @@ void spool::impl::recover() {
   const std::size_t before_scan = seqs.size();
   for (std::size_t i = 0; i < seqs.size(); ++i) {
     const std::uint64_t start =
-        seqs[i] == checkpoint_seq ? checkpoint->offset : segment_header_bytes;
+        seqs[i] == checkpoint_seq ? checkpoint_offset : segment_header_bytes;
     scan_segment(seqs[i], i + 1 == seqs.size(), start);
   }
   removed = removed || segments_.size() != before_scan;
@@ -217,17 +230,20 @@ void spool::impl::recover() {
     }
   }
 
-  committed_ = segments_.empty() ? position{checkpoint_seq, checkpoint ? checkpoint->offset : 0, 0}
+  committed_ = segments_.empty() ? position{checkpoint_seq, checkpoint_offset, 0}
                                  : position{segments_.front().seq, segments_.front().start, 0};
   cursor_ = committed_;
   furthest_ = committed_;
+  if (saved && saved->in_flight && before(committed_, saved->in_flight->end)) {
+    in_flight_ = saved->in_flight;
+  }
   std::string failed;
   if (const int err = collect_garbage(failed); err != 0) {
     throw_os(err, "spool: cannot delete replayed segment " + failed);
   }
 }
 
-std::optional<position> spool::impl::read_checkpoint() {
+std::optional<spool::impl::checkpoint_state> spool::impl::read_checkpoint() {
   const std::string name(detail::checkpoint_file);
   const unique_fd fd(::openat(dir_fd_.get(), name.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
@@ -243,12 +259,19 @@ std::optional<position> spool::impl::read_checkpoint() {
     throw_os(err, "spool: cannot read " + path_of(name));
   }
   // A corrupt checkpoint means "replay everything": duplicates are harmless, loss is not.
-  if (got != checkpoint_bytes || std::string_view(buf, 4) != detail::checkpoint_magic ||
-      detail::load_le32(buf + 4) != format_version ||
-      detail::crc32c(buf, checkpoint_bytes - 4) != detail::load_le32(buf + checkpoint_bytes - 4)) {
+  const std::uint32_t version = got >= 8 ? detail::load_le32(buf + 4) : 0;
+  const std::size_t size = version == 1 ? detail::checkpoint_v1_bytes : checkpoint_bytes;
+  if (got != size || std::string_view(buf, 4) != detail::checkpoint_magic ||
+      (version != 1 && version != detail::checkpoint_version) ||
+      detail::crc32c(buf, size - 4) != detail::load_le32(buf + size - 4)) {
     return std::nullopt;
   }
-  return position{detail::load_le64(buf + 8), detail::load_le64(buf + 16), 0};
+  checkpoint_state out{position{detail::load_le64(buf + 8), detail::load_le64(buf + 16), 0}, std::nullopt};
+  if (version == detail::checkpoint_version && detail::load_le64(buf + 24) != 0) {
+    out.in_flight = in_flight_mark{position{detail::load_le64(buf + 24), detail::load_le64(buf + 32), 0},
+                                   detail::load_le64(buf + 40)};
+  }
+  return out;
 }
 
 std::vector<std::uint64_t> spool::impl::list_segments() const {
@@ -555,7 +578,12 @@ expected<batch, error> spool::impl::next_batch(std::size_t max_records, std::siz
   const std::lock_guard lock(mutex_);
   batch out;
   std::size_t bytes = 0;
-  while (out.records.size() < max_records) {
+  // A batch lies wholly inside or wholly after the in-flight stretch, so it is flagged as a whole.
+  const bool in_flight = in_flight_ && before(cursor_, in_flight_->end);
+  if (in_flight) {
+    out.in_flight = in_flight_->note;
+  }
+  while (out.records.size() < max_records && !(in_flight && !before(cursor_, in_flight_->end))) {
     const std::optional<std::size_t> k = locate_cursor();
     if (!k) {
       break;
@@ -600,20 +628,46 @@ expected<batch, error> spool::impl::next_batch(std::size_t max_records, std::siz
   return out;
 }
 
-status spool::impl::commit(const position& end) {
-  const std::lock_guard lock(mutex_);
+std::optional<error> spool::impl::check_handed_out(const position& end) const {
   if (before(end, committed_) || before(cursor_, end) || end.index < committed_.index ||
       end.index > cursor_.index) {
-    return fail(errc::invalid_position, "spool: commit position outside [last commit, cursor]");
+    return error{errc::invalid_position, "spool: position outside [last commit, cursor]"};
+  }
+  return std::nullopt;
+}
+
+status spool::impl::mark_in_flight(const position& end, std::uint64_t note) {
+  const std::lock_guard lock(mutex_);
+  if (auto refused = check_handed_out(end)) {
+    return unexpected<error>(std::move(*refused));
+  }
+  // Marking nothing (end at the last commit) clears the mark.
+  const std::optional<in_flight_mark> mark =
+      before(committed_, end) ? std::optional(in_flight_mark{end, note}) : std::nullopt;
+  if (const int err = write_checkpoint(committed_, mark); err != 0) {
+    return io_failure(err, "spool: cannot write checkpoint in " + dir_.string());
+  }
+  in_flight_ = mark;
+  return std::monostate{};
+}
+
+status spool::impl::commit(const position& end) {
+  const std::lock_guard lock(mutex_);
+  if (auto refused = check_handed_out(end)) {
+    return unexpected<error>(std::move(*refused));
   }
   if (!before(committed_, end)) {
     return std::monostate{};
   }
-  if (const int err = write_checkpoint(end); err != 0) {
+  // The in-flight mark outlives a commit only when it reaches further.
+  const std::optional<in_flight_mark> in_flight =
+      in_flight_ && before(end, in_flight_->end) ? in_flight_ : std::nullopt;
+  if (const int err = write_checkpoint(end, in_flight); err != 0) {
     return io_failure(err, "spool: cannot write checkpoint in " + dir_.string());
   }
   counters_.replayed += end.index - committed_.index;
   committed_ = end;
+  in_flight_ = in_flight;
   std::string failed;
   if (const int err = collect_garbage(failed); err != 0) {
     return io_failure(err, "spool: committed, but cannot delete replayed segment " + failed);
@@ -626,12 +680,16 @@ void spool::impl::rewind() {
   cursor_ = committed_;
 }
 
-int spool::impl::write_checkpoint(const position& p) {
+int spool::impl::write_checkpoint(const position& committed,
+                                  const std::optional<in_flight_mark>& in_flight) {
   char buf[checkpoint_bytes];
   std::memcpy(buf, detail::checkpoint_magic.data(), 4);
-  detail::store_le32(buf + 4, format_version);
-  detail::store_le64(buf + 8, p.segment);
-  detail::store_le64(buf + 16, p.offset);
+  detail::store_le32(buf + 4, detail::checkpoint_version);
+  detail::store_le64(buf + 8, committed.segment);
+  detail::store_le64(buf + 16, committed.offset);
+  detail::store_le64(buf + 24, in_flight ? in_flight->end.segment : 0);
+  detail::store_le64(buf + 32, in_flight ? in_flight->end.offset : 0);
+  detail::store_le64(buf + 40, in_flight ? in_flight->note : 0);
   detail::store_le32(buf + checkpoint_bytes - 4, detail::crc32c(buf, checkpoint_bytes - 4));
 
   // Write a temp file, sync it, rename it over the old one, sync the directory: after a crash
@@ -717,6 +775,9 @@ expected<batch, error> spool::next_batch(std::size_t max_records, std::size_t ma
 }
 status spool::commit(const position& end) {
   return impl_->commit(end);
+}
+status spool::mark_in_flight(const position& end, std::uint64_t note) {
+  return impl_->mark_in_flight(end, note);
 }
 void spool::rewind() {
   impl_->rewind();

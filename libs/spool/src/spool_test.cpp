@@ -6,6 +6,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "crc32c.hpp"
 #include "format.hpp"
 
 using namespace plumb::spool;
@@ -214,6 +216,74 @@ TEST_CASE("restart mid-replay resumes after the commit point and loses nothing",
   CHECK(s.stats().records_pending == 50);
   CHECK(drain(s, true, 9) == records(50, 50));
   CHECK(s.stats().replayed == 50);
+}
+
+TEST_CASE("records marked in flight come back flagged, after a rewind and after a restart",
+          "[spool]") {
+  temp_dir dir;
+  {
+    spool s(small_options(dir.path(), 512));
+    append_ok(s, records(0, 30));
+    auto first = s.next_batch(10);
+    REQUIRE(first.has_value());
+    CHECK_FALSE(first->in_flight);
+    REQUIRE(s.commit(first->end).has_value());
+    auto sent = s.next_batch(12);  // spans a segment boundary
+    REQUIRE(sent.has_value());
+    REQUIRE(s.mark_in_flight(sent->end, 1234).has_value());
+    s.rewind();
+    // A larger batch stops at the mark's end, so the flag covers exactly the marked records.
+    auto again = s.next_batch(100);
+    REQUIRE(again.has_value());
+    CHECK(again->records == records(10, 12));
+    CHECK(again->in_flight == std::optional<std::uint64_t>(1234));
+    auto after = s.next_batch(3);
+    REQUIRE(after.has_value());
+    CHECK(after->records == records(22, 3));
+    CHECK_FALSE(after->in_flight);
+    // A mark outside [last commit, cursor] is refused like such a commit.
+    const position before_commit{first->end.segment, first->end.offset, 0};
+    CHECK(s.mark_in_flight(before_commit, 1).error().code == errc::invalid_position);
+  }
+  {
+    spool s(small_options(dir.path(), 512));  // a SIGKILL mid-send looks like this reopen
+    auto again = s.next_batch(5);
+    REQUIRE(again.has_value());
+    CHECK(again->records == records(10, 5));
+    CHECK(again->in_flight == std::optional<std::uint64_t>(1234));
+    REQUIRE(s.commit(again->end).has_value());  // a partial commit keeps the rest flagged
+    auto rest = s.next_batch(100);
+    REQUIRE(rest.has_value());
+    CHECK(rest->records == records(15, 7));
+    CHECK(rest->in_flight == std::optional<std::uint64_t>(1234));
+    REQUIRE(s.commit(rest->end).has_value());
+  }
+  spool s(small_options(dir.path(), 512));
+  auto rest = s.next_batch(100);
+  REQUIRE(rest.has_value());
+  CHECK(rest->records == records(22, 8));
+  CHECK_FALSE(rest->in_flight);
+}
+
+TEST_CASE("a version 1 checkpoint is still read", "[spool]") {
+  temp_dir dir;
+  {
+    spool s(small_options(dir.path()));
+    append_ok(s, records(0, 10));
+  }
+  const auto segment = segment_files(dir.path()).at(0);
+  char buf[detail::checkpoint_v1_bytes];
+  std::memcpy(buf, detail::checkpoint_magic.data(), 4);
+  detail::store_le32(buf + 4, 1);
+  detail::store_le64(buf + 8, *detail::parse_segment_file_name(segment.filename().string()));
+  detail::store_le64(buf + 16, header_bytes + 4 * frame40);  // four records replayed
+  detail::store_le32(buf + 24, detail::crc32c(buf, 24));
+  {
+    std::ofstream out(dir.path() / "checkpoint", std::ios::binary | std::ios::trunc);
+    out.write(buf, sizeof buf);
+  }
+  spool s(small_options(dir.path()));
+  CHECK(drain(s, true) == records(4, 6));
 }
 
 TEST_CASE("a torn tail is cut on open, records before it survive and appends go on", "[spool]") {

@@ -7,6 +7,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "plumb/events/keys.hpp"
@@ -51,11 +52,32 @@ class append_error : public std::runtime_error {
 
 // Appends serialised entries with one pipelined round trip. Never trims the stream: trimming
 // could drop entries no worker has consumed yet. Throws append_error (connection loss, timeout,
-// an error reply such as OOM above maxmemory, a malformed record). Retrying the unconfirmed rest
-// is safe: an entry whose confirmation was lost may then appear twice, and workers store each
-// event_id once.
+// an error reply such as OOM above maxmemory, a malformed record). An entry whose confirmation
+// was lost may be in the stream: re-send it only after find_event_ids() did not find it.
 void append(redis::connection& redis, const events::keys& keys,
             std::span<const std::string> serialized_entries);
+
+// The event_id and receive time (Unix ms, the collector's clock) of a serialised entry; nullopt
+// when it has no "id" or no numeric "ts" field.
+struct entry_identity {
+  std::string event_id;
+  std::int64_t received_ms = 0;
+};
+std::optional<entry_identity> identify(std::string_view serialized_entry);
+
+// How far Redis's clock may move against ours between an append and the check for it (NTP
+// corrections, a failover to a server whose clock differs a little): find_event_ids() looks this
+// much further back. Wider only costs reading more entries.
+inline constexpr std::chrono::milliseconds clock_tolerance{5'000};
+
+// Which of `event_ids` the ingest stream holds, looking at the entries Redis added since
+// `since_ms` on our clock (wall clock now: `now_ms`) and later. Stream ids are Redis's clock, so
+// Redis's TIME converts `since_ms` first, less clock_tolerance. Reads oldest first in pages,
+// stopping once all are found. An entry workers have already consumed and trimmed is not found.
+// Throws redis::error (I/O) and std::runtime_error (error replies).
+std::unordered_set<std::string> find_event_ids(redis::connection& redis, const events::keys& keys,
+                                               std::int64_t since_ms, std::int64_t now_ms,
+                                               const std::unordered_set<std::string>& event_ids);
 
 struct message {
   std::string stream;     // the stream it was read from

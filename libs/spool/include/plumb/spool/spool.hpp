@@ -6,9 +6,11 @@
 //   - they reach the disk at most fsync_interval later (append() syncs when the interval has
 //     passed, and the owner calls sync() at least that often), so a machine crash loses at most
 //     the last interval;
-//   - replay is at-least-once: records after the last commit() come back after a restart (the
-//     consumer is idempotent on event ids); a record before a commit never comes back, and none is
-//     ever skipped unless its bytes on disk are damaged (then it is skipped and counted).
+//   - replay is at-least-once: records after the last commit() come back after a restart; a
+//     record before a commit never comes back, and none is ever skipped unless its bytes on disk
+//     are damaged (then it is skipped and counted). A replayer that must not deliver twice marks
+//     a batch in flight (mark_in_flight) before sending it: until committed, those records come
+//     back - after rewind() or in a later process - flagged, so it can check what arrived.
 //
 // On disk: a directory (created 0700 if missing) holding segment files named after a 20-digit
 // sequence number ("00000000000000000001.seg", files 0600), a "checkpoint" with the committed
@@ -43,6 +45,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -108,6 +111,9 @@ struct position {
 struct batch {
   std::vector<std::string> records;  // oldest first; empty when nothing is pending
   position end;                      // commit(end) marks every record of this batch replayed
+  // Set when these records were marked in flight (mark_in_flight) and not committed since: they
+  // may have been delivered. Holds that mark's note. A batch never straddles the mark's end.
+  std::optional<std::uint64_t> in_flight;
 };
 
 // Counters are since this spool object was opened; gauges describe the directory now.
@@ -159,6 +165,13 @@ class spool {
   // checkpoint is durable leaves the commit undone; io_error while deleting replayed segments
   // leaves it done, and deletion is retried by the next commit.
   status commit(const position& end);
+
+  // Durably records that the records from the last commit up to `end` (a position handed out
+  // since, as for commit()) are about to be delivered, with the caller's `note` (e.g. when).
+  // Until a commit passes `end`, next_batch hands these records out flagged with the note
+  // (batch::in_flight), also after a restart. A new mark replaces the previous one. Errors as
+  // for commit(); after an io_error the previous mark stays.
+  status mark_in_flight(const position& end, std::uint64_t note);
 
   // Moves the read cursor back to the last commit, e.g. after a failed send to Redis.
   void rewind();
