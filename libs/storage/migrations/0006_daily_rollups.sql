@@ -5,7 +5,8 @@
 --
 -- Existing hourly rows are folded into their day in place; the hourly totals are copied first.
 -- Sums stay exact and each day's sketch is the union of its hours' (the same sketch the worker
--- builds from the same visitors).
+-- builds from the same visitors). They stay in `rollups` until the first worker maintenance run
+-- settles them (below): until then reports are right, only long ranges are not yet faster.
 INSERT INTO rollups (site_id, dimension, bucket, value_id, pageviews, events, visits, bounces,
                      duration_ms, revenue, visitors)
 SELECT site_id, 7, bucket, value_id, pageviews, events, visits, bounces, duration_ms, revenue,
