@@ -112,10 +112,15 @@ std::vector<group> read_values(pqxx::transaction_base& tx, const request& r, dim
       p.add(static_cast<std::int64_t>(offset)) +
       ") g JOIN dimension_values v ON v.site_id = " + p.add(q.site_id) +
       " AND v.id = g.value_id ORDER BY g." + order + " DESC, g.value_id";
+  // A breakdown may have tens of thousands of values, each aggregating a visitor sketch: the
+  // planner cannot estimate the groups of the two tables' union and picks a hash aggregate that
+  // spills to disk (several times slower than sorting by value). Only for this statement.
+  tx.exec("SET LOCAL enable_hashagg = off");
   std::vector<group> groups;
   for (const auto& row : p.exec(tx, sql)) {
     groups.push_back(group_of(row));
   }
+  tx.exec("SET LOCAL enable_hashagg = on");
   return groups;
 }
 
