@@ -167,7 +167,7 @@ BENCH_DRAIN_TIMEOUT=${PLUMB_BENCH_DRAIN_TIMEOUT:-3600}
 
 # bench_psql DATABASE SQL: one query against the test cluster, unaligned tuples only.
 bench_psql() {
-  PGPASSWORD=$(read_secret "$TEST_DIR/secrets/pg-password") PGOPTIONS="-c client_min_messages=warning" \
+  PGPASSWORD=$(read_secret "$BENCH_PG_PASSWORD_FILE") PGOPTIONS="-c client_min_messages=warning" \
     "$PG_BIN/psql" -h 127.0.0.1 \
     -p "$BENCH_PG_PORT" -U plumb -d "$1" -XtAq -v ON_ERROR_STOP=1 -c "$2"
 }
@@ -391,6 +391,7 @@ bench_worker() {
   BENCH_DIR=$TEST_DIR/bench
   mkdir -p "$BENCH_DIR"
   BENCH_PG_PORT=$(pg_port "$TEST_DIR/pg")
+  BENCH_PG_PASSWORD_FILE=$TEST_DIR/secrets/pg-password
   BENCH_REDIS_PORT=${PLUMB_TEST_REDIS_URL##*:}
   BENCH_REDIS_PORT=${BENCH_REDIS_PORT%%/*}
   trap 'bench_stop_workers; cleanup_test_datastores' EXIT
@@ -480,16 +481,38 @@ wait_http() {
 # BENCH_DASHBOARD_SITES sites with skewed traffic: site 1 has 40 % of it, site i > 1 a share
 # falling as 1/(i-1) (Zipf), at least weight 1; 365 days; PLUMB_BENCH_PAGEVIEWS pageviews in all
 # (about 1.3 events each); the largest site's pages include a long tail of 15 % of the pageviews.
+# The stored dataset (its own PostgreSQL cluster in var/bench-dashboard) is kept and reused by
+# later runs with the same size, migrated to the current schema, since storing 10M pageviews takes
+# about 25 minutes; PLUMB_BENCH_FRESH=1 stores it again (after a change to the generator or the
+# worker's ingest steps).
 BENCH_DASHBOARD_SITES=1000
 BENCH_DASHBOARD_PAGEVIEWS=${PLUMB_BENCH_PAGEVIEWS:-10000000}
 bench_dashboard() {
   local db=bench_dashboard prefix="bd:" i
+  local data=$VAR_DIR/bench-dashboard
+  local size="sites=$BENCH_DASHBOARD_SITES pageviews=$BENCH_DASHBOARD_PAGEVIEWS"
   local -a args=() weights=()
   ensure_packages "${PACKAGES[@]}"
   build_release
   start_test_datastores
-  BENCH_PG_PORT=$(pg_port "$TEST_DIR/pg")
+  if [[ ${PLUMB_BENCH_FRESH:-0} == 1 || $(cat "$data/size" 2>/dev/null) != "$size" ]]; then
+    pg_stop "$data/pg"
+    rm -rf -- "$data"
+  fi
+  mkdir -p "$data"
+  chmod 755 "$data"
+  pg_ensure "$data/pg" "$(random_free_port)" "$data/pg-password" "$data/postgres.log"
+  trap 'pg_stop "$data/pg" || warn "benchmark PostgreSQL did not stop"; cleanup_test_datastores' EXIT
+  BENCH_PG_PORT=$(pg_port "$data/pg")
+  BENCH_PG_PASSWORD_FILE=$data/pg-password
+  PLUMB_TEST_PG_DSN="postgresql://plumb:$(read_secret "$BENCH_PG_PASSWORD_FILE")@127.0.0.1:$BENCH_PG_PORT/postgres"
   say "benchmark: dashboard, $BENCH_DASHBOARD_SITES sites, $BENCH_DASHBOARD_PAGEVIEWS pageviews over 365 days"
+  if [[ -f $data/size ]]; then
+    note "reusing the dataset stored in $(rel "$data") (PLUMB_BENCH_FRESH=1 stores a new one)"
+    bench_plumbctl "$db" "$prefix" migrate >/dev/null || die "plumbctl migrate failed"
+    bench_dashboard_run "$db"
+    return
+  fi
   bench_db "$db" "$prefix" "$BENCH_DASHBOARD_SITES"
   # Weights out of 100,000: site 1 40,000, the others 60,000 split as 1/(i-1) (at least 1).
   mapfile -t weights < <(awk -v n="$BENCH_DASHBOARD_SITES" 'BEGIN {
@@ -504,9 +527,16 @@ bench_dashboard() {
     --days 365 --start "$(date -u -d '366 days ago' +%F)" --tail-pages $((BENCH_DASHBOARD_PAGEVIEWS * 15 / 100)) \
     >"$TEST_DIR/bench-dashboard-gen.json" || die "plumbctl gen --bulk failed"
   bench_psql "$db" "VACUUM ANALYZE" >/dev/null
-  note "stored in $((SECONDS - started)) s: $(bench_psql "$db" "SELECT count(*) FROM events e JOIN dimension_values v ON v.site_id = e.site_id AND v.id = e.name_id AND v.value = 'pageview' WHERE e.site_id = 1") pageviews" \
+  printf '%s\n' "$size" >"$data/size"
+  note "stored in $((SECONDS - started)) s"
+  bench_dashboard_run "$db"
+}
+
+# bench_dashboard_run DATABASE: the timed requests against the stored dataset.
+bench_dashboard_run() {
+  note "$(bench_psql "$1" "SELECT count(*) FROM events e JOIN dimension_values v ON v.site_id = e.site_id AND v.id = e.name_id AND v.value = 'pageview' WHERE e.site_id = 1") pageviews" \
     "for the largest site"
-  "$BUILD_DIR/tests/dashboard_bench" "$(bench_dsn "$db")" "${PLUMB_BENCH_ROUNDS:-20}" \
+  "$BUILD_DIR/tests/dashboard_bench" "$(bench_dsn "$1")" "${PLUMB_BENCH_ROUNDS:-20}" \
     "$(bench_site 1)" "$(bench_site 500)" "$(bench_site "$BENCH_DASHBOARD_SITES")"
 }
 
