@@ -1,5 +1,7 @@
-// The raw-event source: the site's events of the period, grouped by visit (engine.hpp).
+// The raw-event source: the site's events of the period, grouped by visit where a visit's counts
+// or last page are needed (engine.hpp).
 #include <algorithm>
+#include <set>
 
 #include "plumb/events/event.hpp"
 #include "sources.hpp"
@@ -14,18 +16,56 @@ using events::dimension;
 // and exit page are cut there).
 constexpr const char* visit_tail = "interval '1 day'";
 
-// Columns of events holding each dimension's dictionary id (the visit's values are its first
-// event's, read from the opening event `o`).
+// Columns of events holding each dimension's dictionary id.
 std::string column_of(dimension d) {
   switch (d) {
     case dimension::page:
     case dimension::entry_page:
+    case dimension::exit_page:
       return "page_id";
     case dimension::event:
       return "name_id";
     default:
       return std::string(events::name_of(d)) + "_id";
   }
+}
+
+// Where a visit's value of a visit dimension is read. A visit's values are its opening event's
+// (the event whose id is the visit's id), its exit page is its last event's, and the values that
+// come from the IP address and the user agent are on every event of the visit: a visitor hash
+// covers one address and user agent (DESIGN.md §3), so those need no look at the opening event.
+// (A GeoIP database or user-agent rules replaced in the middle of a visit would give its later
+// events other values; they are then counted by their own.)
+enum class visit_value { on_every_event, opening_event, last_event };
+
+visit_value where_visits_keep(dimension d) {
+  switch (d) {
+    case dimension::country:
+    case dimension::region:
+    case dimension::city:
+    case dimension::browser:
+    case dimension::browser_version:
+    case dimension::os:
+    case dimension::os_version:
+    case dimension::device:
+      return visit_value::on_every_event;
+    case dimension::exit_page:
+      return visit_value::last_event;
+    default:
+      return visit_value::opening_event;
+  }
+}
+
+// Event ids are UUIDv7 minted from the receive time, which received_at always equals (the stream
+// entry check, libs/events), and a visit's id is its opening event's. So a visit's start is in its
+// id, and "the visit started in [lo, hi)" is a range of ids: no need to find its opening event.
+std::string first_id_at(const std::string& time) {
+  return "(lpad(to_hex(floor(extract(epoch FROM " + time +
+         ") * 1000)::bigint), 12, '0') || '00000000000000000000')::uuid";
+}
+std::string start_of(const std::string& visit_id) {
+  return "(timestamptz 'epoch' + ('x' || left(replace(" + visit_id +
+         "::text, '-', ''), 12))::bit(48)::bigint * interval '1 millisecond')";
 }
 
 // Alternatives of a filter as an SQL condition on a text expression (custom properties).
@@ -71,23 +111,38 @@ std::string event_match(parameters& p, const std::string& site, const std::strin
   return sql;
 }
 
-// AND of the filters on visit properties, on the opening event `o` and the visit `v`.
-std::string visit_match(parameters& p, const std::string& site, const query& q) {
+// AND of the filters on visit properties kept in `kind`, each on column_of(d) of `alias` (or on
+// `expr` instead, when given).
+std::string visit_match(parameters& p, const std::string& site, const query& q, visit_value kind,
+                        const std::string& alias, const std::string& expr = "") {
   std::string sql = "true";
   for (const auto& f : q.filters) {
-    if (!is_visit_dimension(f.target.dimension)) {
-      continue;
+    if (is_visit_dimension(f.target.dimension) && where_visits_keep(f.target.dimension) == kind) {
+      sql += " AND " +
+             id_condition(p, site,
+                          expr.empty() ? alias + "." + column_of(f.target.dimension) : expr, f);
     }
-    const std::string column = f.target.dimension == dimension::exit_page    ? "o.exit_page_id"
-                               : f.target.dimension == dimension::entry_page ? "o.entry_page_id"
-                                                                             : "o." + column_of(f.target.dimension);
-    sql += " AND " + id_condition(p, site, column, f);
   }
   return sql;
 }
 
+bool has_visit_filter(const query& q, visit_value kind) {
+  return std::any_of(q.filters.begin(), q.filters.end(), [&](const filter& f) {
+    return is_visit_dimension(f.target.dimension) && where_visits_keep(f.target.dimension) == kind;
+  });
+}
+
 }  // namespace
 
+// The statement, in CTEs:
+//   scoped    the columns it needs of the period's events (plus a day after, when visits are
+//             read), narrowed by filters on values every event of a visit carries;
+//   openers   the opening events of the visits that started in the period and pass the filters
+//             on opening values, with their value of the breakdown;
+//   visits    per visit: counts, bounce, duration and last page, for visit tallies and exit pages;
+//   visit_part, event_part   the tallies per group, joined on the group key.
+// Events are grouped by visit only when visit tallies or exit pages need it: that grouping is
+// what a year of a busy site costs.
 std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
   const query& q = *r.q;
   parameters p;
@@ -118,102 +173,156 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
     lo = "(" + p.add(q.range.first_day) + "::date)::timestamp AT TIME ZONE " + tz();
     hi = "(" + p.add(q.range.last_day) + "::date + 1)::timestamp AT TIME ZONE " + tz();
   }
-  const bool attributed = (q.breakdown && is_visit_dimension(q.breakdown->dimension)) ||
+
+  const dimension breakdown = q.breakdown ? q.breakdown->dimension : dimension::total;
+  const auto keyed_by = [&](visit_value kind) {
+    return is_visit_dimension(breakdown) && where_visits_keep(breakdown) == kind;
+  };
+  // Events are counted by their visit (its start, its values) under a visit filter or breakdown.
+  const bool attributed = is_visit_dimension(breakdown) ||
                           std::any_of(q.filters.begin(), q.filters.end(), [](const filter& f) {
                             return is_visit_dimension(f.target.dimension);
                           });
-  const bool need_visits = attributed || r.visit_tallies;
+  const bool last_pages =
+      keyed_by(visit_value::last_event) || has_visit_filter(q, visit_value::last_event);
+  const bool group_visits = r.visit_tallies || last_pages;
+  const bool openers =
+      has_visit_filter(q, visit_value::opening_event) || keyed_by(visit_value::opening_event);
   const bool need_events = r.event_tallies || r.revenue_tallies;
-  const std::string scan_end = need_visits && !q.realtime ? hi + " + " + visit_tail : hi;
+  const std::string scan_end =
+      (attributed || r.visit_tallies) && !q.realtime ? hi + " + " + visit_tail : hi;
+  const std::string started_in_period =
+      "e.visit_id >= " + first_id_at(lo) + " AND e.visit_id < " + first_id_at(hi);
 
-  std::string sql = "WITH scoped AS MATERIALIZED (SELECT * FROM events WHERE site_id = " + site +
-                    " AND received_at >= " + lo + " AND received_at < " + scan_end + ")";
-  const std::string matches = event_match(p, site, pv, q);
-  if (need_visits) {
-    // The visit's values are its opening event's (event_id = visit_id), taken in the same pass
-    // as its counts: joining the grouped visits back to their events costs PostgreSQL a nested
-    // loop over both CTEs (quadratic in the events scanned).
-    const std::string opening = ") FILTER (WHERE event_id = visit_id))[1] AS ";
-    std::string attribution = ", (array_agg(page_id" + opening + "entry_page_id";
-    for (const auto d : events::attribution_dimensions) {
-      attribution += ", (array_agg(" + column_of(d) + opening + column_of(d);
-    }
-    sql +=
-        ", visit_rows AS (SELECT visit_id,"
-        " count(*) FILTER (WHERE name_id = " +
-        pv +
-        ") AS pageviews,"
-        " count(*) FILTER (WHERE name_id = " +
-        pv + ") = 1 AND NOT coalesce(bool_or(name_id <> " + pv +
-        " AND interactive), false) AS bounce,"
-        " (extract(epoch FROM max(received_at) - min(received_at)) * 1000)::bigint AS duration_ms,"
-        " (array_agg(page_id ORDER BY received_at DESC, event_id DESC))[1] AS exit_page_id,"
-        " coalesce(bool_or(" +
-        matches +
-        "), false) AS matched,"
-        // NULL when the opening event is not in the scan (the visit started before the period).
-        " min(received_at) FILTER (WHERE event_id = visit_id) AS started_at" +
-        attribution +
-        " FROM scoped e GROUP BY visit_id)"
-        ", visits AS (SELECT * FROM visit_rows o WHERE o.started_at < " +
-        hi + " AND " + visit_match(p, site, q) + ")";
+  // The columns the statement reads: a year of a busy site is millions of rows to materialise.
+  std::set<std::string> columns{"event_id",     "visit_id", "received_at",
+                                "visitor_hash", "name_id",  "page_id"};
+  if (r.visit_tallies) {
+    columns.insert("interactive");
+  }
+  if (r.revenue_tallies) {
+    columns.insert("revenue_amount");
+  }
+  std::vector<property> read{q.breakdown ? std::vector{*q.breakdown} : std::vector<property>{}};
+  for (const auto& f : q.filters) {
+    read.push_back(f.target);
+  }
+  for (const auto& target : read) {
+    columns.insert(target.dimension == dimension::prop ? "props" : column_of(target.dimension));
+  }
+  std::string column_list;
+  for (const auto& c : columns) {
+    column_list += (column_list.empty() ? "" : ", ") + c;
   }
 
-  // Group keys: the visit's values under a visit property, else the event's own.
-  std::string visit_key = "''";
-  std::string event_key = "''";
+  std::string sql = "WITH scoped AS MATERIALIZED (SELECT " + column_list +
+                    " FROM events e WHERE e.site_id = " + site + " AND e.received_at >= " + lo +
+                    " AND e.received_at < " + scan_end;
+  if (attributed) {
+    sql += " AND " + started_in_period + " AND " +
+           visit_match(p, site, q, visit_value::on_every_event, "e");
+  }
+  sql += ")";
+  const std::string matches = event_match(p, site, pv, q);
+  if (openers) {
+    sql += ", openers AS (SELECT o.visit_id" +
+           (keyed_by(visit_value::opening_event) ? ", o." + column_of(breakdown) + " AS key"
+                                                 : std::string()) +
+           " FROM scoped o WHERE o.event_id = o.visit_id AND " +
+           visit_match(p, site, q, visit_value::opening_event, "o") + ")";
+  }
+  if (group_visits) {
+    const std::string last_page =
+        "(array_agg(e.page_id ORDER BY e.received_at DESC, e.event_id DESC))[1]";
+    sql += ", visits AS (SELECT e.visit_id";
+    if (r.visit_tallies) {
+      sql += ", count(*) FILTER (WHERE e.name_id = " + pv +
+             ") = 1 AND NOT coalesce(bool_or(e.name_id <> " + pv +
+             " AND e.interactive), false) AS bounce,"
+             " (extract(epoch FROM max(e.received_at) - min(e.received_at)) * 1000)::bigint"
+             " AS duration_ms";
+    }
+    if (keyed_by(visit_value::last_event)) {
+      sql += ", " + last_page + " AS key";
+    } else if (keyed_by(visit_value::on_every_event)) {
+      sql += ", min(e." + column_of(breakdown) + ") AS key";
+    }
+    sql += " FROM scoped e WHERE " + started_in_period;
+    if (openers) {
+      sql += " AND e.visit_id IN (SELECT visit_id FROM openers)";
+    }
+    if (matches != "true") {
+      // Only visits with an event the event filters match are counted.
+      sql += " AND e.visit_id IN (SELECT e.visit_id FROM scoped e WHERE " + matches + ")";
+    }
+    sql += " GROUP BY e.visit_id HAVING " +
+           visit_match(p, site, q, visit_value::last_event, "", last_page) + ")";
+  }
+
+  // Group keys: the visit's start and values when attributed, else the event's own.
+  std::string visit_group = "''";
+  std::string event_group = "''";
   std::string event_where = matches;
   bool id_keys = false;
   if (r.by == grouping::bucket) {
     const std::string fmt = std::string("'") + label_format(q.step) + "'";
     const std::string unit = std::string("'") + trunc_unit(q.step) + "'";
-    visit_key =
-        "to_char(date_trunc(" + unit + ", v.started_at AT TIME ZONE " + tz() + "), " + fmt + ")";
-    event_key = attributed ? visit_key
-                           : "to_char(date_trunc(" + unit + ", e.received_at AT TIME ZONE " + tz() +
-                                 "), " + fmt + ")";
+    const auto bucket_of = [&](const std::string& time) {
+      return "to_char(date_trunc(" + unit + ", " + time + " AT TIME ZONE " + tz() + "), " + fmt +
+             ")";
+    };
+    visit_group = bucket_of(start_of("v.visit_id"));
+    event_group = bucket_of(attributed ? start_of("e.visit_id") : "e.received_at");
   } else if (r.by == grouping::value) {
-    const dimension d = q.breakdown->dimension;
+    const dimension d = breakdown;
     if (d == dimension::prop) {
       const std::string key = p.add(q.breakdown->prop_key);
-      event_key = "e.props->>" + key;
+      event_group = "e.props->>" + key;
       event_where += " AND e.props ? " + key;
-    } else if (is_visit_dimension(d)) {
-      id_keys = true;
-      visit_key = d == dimension::exit_page    ? "v.exit_page_id"
-                  : d == dimension::entry_page ? "v.entry_page_id"
-                                               : "v." + column_of(d);
-      event_key = visit_key;
     } else {
       id_keys = true;
-      event_key = "e." + column_of(d);
-      if (d == dimension::event) {
-        event_where += " AND e.name_id <> " + pv;
+      if (!is_visit_dimension(d)) {
+        event_group = "e." + column_of(d);
+        if (d == dimension::event) {
+          event_where += " AND e.name_id <> " + pv;
+        }
+      } else if (keyed_by(visit_value::on_every_event)) {
+        visit_group = "v.key";
+        event_group = "e." + column_of(d);
+      } else if (keyed_by(visit_value::opening_event)) {
+        visit_group = "o.key";
+        event_group = "o.key";
+      } else {
+        visit_group = "v.key";
+        event_group = "v.key";
       }
     }
   }
-  std::vector<std::string> parts;
   if (r.visit_tallies) {
-    sql += ", visit_part AS (SELECT " + visit_key +
+    sql += ", visit_part AS (SELECT " + visit_group +
            " AS k, count(*) AS visits,"
            " count(*) FILTER (WHERE v.bounce) AS bounces, sum(v.duration_ms) AS duration_ms"
-           " FROM visits v WHERE v.matched GROUP BY 1)";
+           " FROM visits v" +
+           (visit_group == "o.key" ? " JOIN openers o ON o.visit_id = v.visit_id" : "") +
+           " GROUP BY 1)";
   }
   if (need_events) {
-    const std::string from = attributed ? "scoped e JOIN visits v ON v.visit_id = e.visit_id"
-                                        : "scoped e WHERE e.received_at < " + hi + " AND";
-    sql += ", event_part AS (SELECT " + event_key +
+    std::string from = "scoped e";
+    if (openers) {
+      from += " JOIN openers o ON o.visit_id = e.visit_id";
+    }
+    if (last_pages) {
+      from += " JOIN visits v ON v.visit_id = e.visit_id";
+    }
+    sql += ", event_part AS (SELECT " + event_group +
            " AS k, count(DISTINCT e.visitor_hash) AS visitors,"
            " count(*) FILTER (WHERE e.name_id = " +
-           pv +
-           ") AS pageviews,"
-           " count(*) FILTER (WHERE e.name_id <> " +
-           pv +
-           ") AS events,"
-           " coalesce(sum(e.revenue_amount), 0)::float8 AS revenue, count(e.revenue_amount) AS "
-           "revenue_events"
-           " FROM " +
-           from + (attributed ? " WHERE " : " ") + event_where + " GROUP BY 1)";
+           pv + ") AS pageviews, count(*) FILTER (WHERE e.name_id <> " + pv + ") AS events, " +
+           (r.revenue_tallies ? "coalesce(sum(e.revenue_amount), 0)::float8 AS revenue,"
+                                " count(e.revenue_amount) AS revenue_events"
+                              : "0::float8 AS revenue, 0 AS revenue_events") +
+           " FROM " + from + " WHERE " + (attributed ? "" : "e.received_at < " + hi + " AND ") +
+           event_where + " GROUP BY 1)";
   }
   // A tally of a part the query does not compute is 0.
   const auto from_events = [&](const char* name) {
