@@ -7,8 +7,9 @@
 //   metric asked for); hourly timeseries only without filters. Cost: rows = days × values in the
 //   range; a year of one value is 365 row reads, independent of traffic.
 // - raw events: every other filter combination and the realtime view. Scans the site's events of
-//   the period (primary key range site_id, received_at), groups them by visit and tests filters
-//   on dictionary ids. Cost: proportional to the site's events in the period.
+//   the period (primary key range site_id, received_at) and tests filters on dictionary ids;
+//   groups events by visit only for visit metrics and exit pages. Cost: proportional to the
+//   site's events in the period.
 //
 // Both sources count the same way: visit metrics (visits, bounce rate, duration, views per visit)
 // count visits that started in the period; under a visit property (source, country, entry
