@@ -139,7 +139,7 @@ bool has_visit_filter(const query& q, visit_value kind) {
 //             read), narrowed by filters on values every event of a visit carries;
 //   openers   the opening events of the visits that started in the period and pass the filters
 //             on opening values, with their value of the breakdown;
-//   visits    per visit: counts, bounce, duration and last page, for visit tallies and exit pages;
+//   visits    per visit: bounce, duration and last page, for visit tallies and exit pages;
 //   visit_part, event_part   the tallies per group, joined on the group key.
 // Events are grouped by visit only when visit tallies or exit pages need it: that grouping is
 // what a year of a busy site costs.
@@ -203,12 +203,14 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
   if (r.revenue_tallies) {
     columns.insert("revenue_amount");
   }
-  std::vector<property> read{q.breakdown ? std::vector{*q.breakdown} : std::vector<property>{}};
-  for (const auto& f : q.filters) {
-    read.push_back(f.target);
-  }
-  for (const auto& target : read) {
+  const auto read_column_of = [&](const property& target) {
     columns.insert(target.dimension == dimension::prop ? "props" : column_of(target.dimension));
+  };
+  if (q.breakdown) {
+    read_column_of(*q.breakdown);
+  }
+  for (const auto& f : q.filters) {
+    read_column_of(f.target);
   }
   std::string column_list;
   for (const auto& c : columns) {
@@ -274,21 +276,20 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
     visit_group = bucket_of(start_of("v.visit_id"));
     event_group = bucket_of(attributed ? start_of("e.visit_id") : "e.received_at");
   } else if (r.by == grouping::value) {
-    const dimension d = breakdown;
-    if (d == dimension::prop) {
+    if (breakdown == dimension::prop) {
       const std::string key = p.add(q.breakdown->prop_key);
       event_group = "e.props->>" + key;
       event_where += " AND e.props ? " + key;
     } else {
       id_keys = true;
-      if (!is_visit_dimension(d)) {
-        event_group = "e." + column_of(d);
-        if (d == dimension::event) {
+      if (!is_visit_dimension(breakdown)) {
+        event_group = "e." + column_of(breakdown);
+        if (breakdown == dimension::event) {
           event_where += " AND e.name_id <> " + pv;
         }
       } else if (keyed_by(visit_value::on_every_event)) {
         visit_group = "v.key";
-        event_group = "e." + column_of(d);
+        event_group = "e." + column_of(breakdown);
       } else if (keyed_by(visit_value::opening_event)) {
         visit_group = "o.key";
         event_group = "o.key";
