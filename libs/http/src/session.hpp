@@ -49,7 +49,8 @@ inline constexpr std::size_t lingering_close_bytes = 64 * 1024;
 // Used when the request line was never parsed (e.g. 431), so the client's version is unknown.
 inline constexpr unsigned default_http_version = 11;
 
-// Counts requests that were read but not yet answered, so server::stop() can wait for them.
+// Counts requests that were read but not yet answered, so server::stop() can wait for them. The
+// count is atomic so that a request costs no lock; the mutex is only taken to announce idleness.
 class request_tracker {
  public:
   void begin();
@@ -60,7 +61,7 @@ class request_tracker {
  private:
   std::mutex mutex_;
   std::condition_variable idle_;
-  std::size_t active_ = 0;
+  std::atomic<std::size_t> active_{0};
 };
 
 // Marks one request in flight for as long as it lives.
