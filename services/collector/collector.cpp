@@ -133,7 +133,7 @@ void ingest_handler::accept(hit_request hit, const http::request& req, http::res
 }
 
 void ingest_handler::handle_post(const http::request& req, http::responder done) const {
-  const auto hit = parse_hit_json(req.body);
+  auto hit = parse_hit_json(req.body);  // not const: accept() takes it by move
   if (!hit) {
     invalid_.inc();
     std::move(done)(http::response::errors(400, hit.error()));
@@ -143,7 +143,7 @@ void ingest_handler::handle_post(const http::request& req, http::responder done)
 }
 
 void ingest_handler::handle_pixel(const http::request& req, http::responder done) const {
-  const auto hit = parse_hit_query(http::parse_query(req.query));
+  auto hit = parse_hit_query(http::parse_query(req.query));  // not const: accept() takes it by move
   if (!hit) {
     invalid_.inc();
     std::move(done)(http::response::errors(400, hit.error()));

@@ -45,12 +45,21 @@ std::optional<ip_address> ip_address::parse(std::string_view text) {
 }
 
 std::string ip_address::to_string() const {
-  char text[INET6_ADDRSTRLEN] = {};
   if (is_v4_mapped(*this)) {
-    inet_ntop(AF_INET, bytes.data() + 12, text, sizeof text);
-  } else {
-    inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
+    // The dotted quad by hand: glibc's inet_ntop formats IPv4 through sprintf, and the collector
+    // formats every hit's address.
+    std::string text;  // at most 15 characters: no allocation
+    for (std::size_t i = 12; i < bytes.size(); ++i) {
+      if (i > 12) {
+        text += '.';
+      }
+      char digits[3];
+      text.append(digits, std::to_chars(digits, digits + sizeof digits, bytes[i]).ptr);
+    }
+    return text;
   }
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
   return text;
 }
 

@@ -31,12 +31,20 @@ constexpr std::chrono::milliseconds accept_retry_delay{100};
   throw std::system_error(std::error_code(ec), "plumb::http::server: " + what);
 }
 
-// Accepts connections and starts one session per connection, each on its own strand.
+// Where a session's handlers run. With one I/O thread, on the io_context's own executor: handlers
+// are serialised by the single thread, and a strand would only add a lock and a queue hop to every
+// completion. With several, on a strand per connection. Both are concrete executor types (no
+// type-erased any_io_executor on the per-request path).
+using io_executor = net::io_context::executor_type;
+using strand_executor = net::strand<io_executor>;
+
+// Accepts connections and starts one session per connection.
 class listener : public std::enable_shared_from_this<listener> {
  public:
   listener(net::io_context& ioc, const tcp::endpoint& endpoint,
-           std::shared_ptr<detail::server_state> state)
+           std::shared_ptr<detail::server_state> state, bool single_threaded)
       : ioc_(ioc),
+        single_threaded_(single_threaded),
         acceptor_(net::make_strand(ioc)),
         retry_timer_(acceptor_.get_executor()),
         state_(std::move(state)) {
@@ -83,11 +91,19 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void do_accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
-                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    if (single_threaded_) {
+      acceptor_.async_accept(
+          ioc_.get_executor(),
+          beast::bind_front_handler(&listener::on_accept<io_executor>, shared_from_this()));
+    } else {
+      acceptor_.async_accept(
+          net::make_strand(ioc_),
+          beast::bind_front_handler(&listener::on_accept<strand_executor>, shared_from_this()));
+    }
   }
 
-  void on_accept(beast::error_code ec, tcp::socket socket) {
+  template <class Executor>
+  void on_accept(beast::error_code ec, net::basic_stream_socket<tcp, Executor> socket) {
     if (!acceptor_.is_open()) {
       return;  // stopping
     }
@@ -104,14 +120,16 @@ class listener : public std::enable_shared_from_this<listener> {
     beast::error_code peer_ec;
     const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
     if (!peer_ec) {
-      std::make_shared<detail::session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                           state_, peer.address().to_string())
+      using stream = beast::basic_stream<tcp, Executor>;
+      std::make_shared<detail::session<stream>>(stream(std::move(socket)), state_,
+                                                peer.address().to_string())
           ->run();
     }
     do_accept();
   }
 
   net::io_context& ioc_;
+  bool single_threaded_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
   std::shared_ptr<detail::server_state> state_;
@@ -175,8 +193,9 @@ void server::start() {
   impl_->shared = std::make_shared<detail::server_state>(
       std::move(impl_->options), std::move(impl_->routes), impl_->pool->get_executor());
   try {
-    impl_->acceptor = std::make_shared<listener>(
-        *impl_->ioc, tcp::endpoint(address, impl_->shared->options.port), impl_->shared);
+    impl_->acceptor =
+        std::make_shared<listener>(*impl_->ioc, tcp::endpoint(address, impl_->shared->options.port),
+                                   impl_->shared, io_count == 1);
     if (impl_->shared->options.on_io_start) {
       impl_->shared->options.on_io_start(*impl_->ioc);
     }

@@ -95,20 +95,21 @@ bool server_managed(std::string_view name) {
 }  // namespace
 
 void request_tracker::begin() {
-  const std::lock_guard lock(mutex_);
-  ++active_;
+  active_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void request_tracker::end() {
-  const std::lock_guard lock(mutex_);
-  if (--active_ == 0) {
+  if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // Under the mutex, so a waiter between its check of the count and its wait cannot miss it.
+    const std::lock_guard lock(mutex_);
     idle_.notify_all();
   }
 }
 
 bool request_tracker::wait_idle(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return idle_.wait_for(lock, timeout, [this] { return active_ == 0; });
+  return idle_.wait_for(lock, timeout,
+                        [this] { return active_.load(std::memory_order_acquire) == 0; });
 }
 
 request to_request(beast_request&& req, const std::string& peer_address) {

@@ -49,7 +49,8 @@ inline constexpr std::size_t lingering_close_bytes = 64 * 1024;
 // Used when the request line was never parsed (e.g. 431), so the client's version is unknown.
 inline constexpr unsigned default_http_version = 11;
 
-// Counts requests that were read but not yet answered, so server::stop() can wait for them.
+// Counts requests that were read but not yet answered, so server::stop() can wait for them. The
+// count is atomic so that a request costs no lock; the mutex is only taken to announce idleness.
 class request_tracker {
  public:
   void begin();
@@ -60,7 +61,7 @@ class request_tracker {
  private:
   std::mutex mutex_;
   std::condition_variable idle_;
-  std::size_t active_ = 0;
+  std::atomic<std::size_t> active_{0};
 };
 
 // Marks one request in flight for as long as it lives.
@@ -147,21 +148,40 @@ std::optional<response> parse_error_response(const beast::error_code& ec,
 std::string serialize_response(response&& res, const server_options& options, bool head,
                                unsigned version, bool keep_alive);
 
-// Timeouts and shutdown differ between a TCP stream and beast::test::stream (which has no timer).
-inline void set_timeout(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
-  stream.expires_after(timeout);
-}
+// Timeouts and shutdown differ between a TCP stream (on whichever executor) and
+// beast::test::stream (which has no timer).
 template <class Stream>
-void set_timeout(Stream& /*stream*/, std::chrono::milliseconds /*timeout*/) {}
+inline constexpr bool is_tcp_stream = false;
+template <class Executor, class RatePolicy>
+inline constexpr bool is_tcp_stream<beast::basic_stream<net::ip::tcp, Executor, RatePolicy>> = true;
 
-inline void shutdown_send(beast::tcp_stream& stream) {
-  beast::error_code ec;
-  // The peer may already be gone; there is nobody to report that to.
-  stream.socket().shutdown(net::socket_base::shutdown_send, ec);
+template <class Stream>
+void set_timeout(Stream& stream, std::chrono::milliseconds timeout) {
+  if constexpr (is_tcp_stream<Stream>) {
+    stream.expires_after(timeout);
+  }
 }
+
 template <class Stream>
 void shutdown_send(Stream& stream) {
-  stream.close();
+  if constexpr (is_tcp_stream<Stream>) {
+    beast::error_code ec;
+    // The peer may already be gone; there is nobody to report that to.
+    stream.socket().shutdown(net::socket_base::shutdown_send, ec);
+  } else {
+    stream.close();
+  }
+}
+
+// Whether code runs inside `ex` right now (so it may touch what only `ex` touches). False when the
+// executor cannot tell (beast::test::stream's type-erased one): callers then post.
+template <class Executor>
+bool running_in(const Executor& ex) {
+  if constexpr (requires { ex.running_in_this_thread(); }) {
+    return ex.running_in_this_thread();
+  } else {
+    return false;
+  }
 }
 
 template <class Stream>
@@ -174,7 +194,8 @@ class session : public std::enable_shared_from_this<session<Stream>> {
         peer_address_(std::move(peer_address)) {}
 
   void run() {
-    // Start on the connection's strand: every handler of this session runs there.
+    // Start on the connection's executor (its strand with several I/O threads): every handler of
+    // this session runs there.
     net::dispatch(stream_.get_executor(),
                   beast::bind_front_handler(&session::wait_for_request, this->shared_from_this()));
   }
@@ -265,8 +286,10 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     async_timer_.expires_after(state_->options.async_timeout);
     async_timer_.async_wait(
         beast::bind_front_handler(&session::on_async_timeout, this->shared_from_this(), id));
+    in_async_handler_ = true;
     std::optional<response> error =
         invoke_async_handler(r, req, make_responder(id), state_->options);
+    in_async_handler_ = false;
     // The responder only posts, so even one called (or dropped) inside the handler has not
     // completed the request yet: a throwing handler's 500 always wins.
     if (error && awaiting(id)) {
@@ -283,6 +306,13 @@ class session : public std::enable_shared_from_this<session<Stream>> {
         }
         // The executor never changes after construction, so reading it off-strand is safe.
         const auto ex = self->stream_.get_executor();
+        // Called on the session's own executor (the collector's Redis replies arrive on the I/O
+        // thread): answer at once rather than queue a handler. Not from inside the handler
+        // itself, so that a handler that throws after calling `done` still answers 500.
+        if (running_in(ex) && !self->in_async_handler_) {
+          self->on_async_response(id, std::move(res));
+          return;
+        }
         net::post(ex, [self = std::move(self), id, res = std::move(res)]() mutable {
           self->on_async_response(id, std::move(res));
         });
@@ -413,7 +443,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       return;
     }
     shutdown_send(stream_);
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (is_tcp_stream<Stream>) {
       if (error_reply) {
         set_timeout(stream_, lingering_close_timeout);
         drain();
@@ -446,7 +476,9 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   };
 
   Stream stream_;
-  net::steady_timer async_timer_;
+  net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
+                            typename Stream::executor_type>
+      async_timer_;
   std::shared_ptr<server_state> state_;
   std::string peer_address_;
   beast::flat_buffer buffer_;
@@ -456,6 +488,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   bool chunked_ = false;                 // the streamed response uses chunked encoding
   std::optional<pending_async> pending_;
   std::uint64_t last_async_id_ = 0;
+  bool in_async_handler_ = false;  // an async handler is running (its responder must post)
   // Declared after state_ so it ends before the state it counts in.
   std::optional<in_flight_guard> in_flight_;
   std::size_t drained_ = 0;

@@ -205,12 +205,14 @@ void connection::pipeline_formatted(std::string_view protocol, std::size_t comma
 }
 
 namespace {
+// The line is built on the stack and appended once: this runs for every field of every hit.
 void append_length_line(std::string& out, char type, std::size_t n) {
-  char digits[24];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  out += type;
-  out.append(digits, end);
-  out += "\r\n";
+  char line[24];  // type, at most 20 digits, CRLF
+  line[0] = type;
+  char* end = std::to_chars(line + 1, line + sizeof line - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(line, end);
 }
 }  // namespace
 

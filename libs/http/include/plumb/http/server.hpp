@@ -52,8 +52,9 @@ struct server_options {
   std::function<void()> on_io_stop;
 };
 
-// Beast HTTP/1.1 server: a strand per connection, timeouts on every read and write, a fresh
-// parser per request with body and header limits, keep-alive, pipelined requests answered in order.
+// Beast HTTP/1.1 server: a strand per connection (none with one I/O thread), timeouts on every read
+// and write, a fresh parser per request with body and header limits, keep-alive, pipelined requests
+// answered in order.
 class server {
  public:
   server(server_options options, router routes);
