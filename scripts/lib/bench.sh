@@ -487,9 +487,10 @@ wait_http() {
 # worker's ingest steps).
 BENCH_DASHBOARD_SITES=1000
 BENCH_DASHBOARD_PAGEVIEWS=${PLUMB_BENCH_PAGEVIEWS:-10000000}
+BENCH_DASHBOARD_DATA=$VAR_DIR/bench-dashboard
 bench_dashboard() {
   local db=bench_dashboard prefix="bd:" i
-  local data=$VAR_DIR/bench-dashboard
+  local data=$BENCH_DASHBOARD_DATA
   local size="sites=$BENCH_DASHBOARD_SITES pageviews=$BENCH_DASHBOARD_PAGEVIEWS"
   local -a args=() weights=()
   ensure_packages "${PACKAGES[@]}"
@@ -502,7 +503,8 @@ bench_dashboard() {
   mkdir -p "$data"
   chmod 755 "$data"
   pg_ensure "$data/pg" "$(random_free_port)" "$data/pg-password" "$data/postgres.log"
-  trap 'pg_stop "$data/pg" || warn "benchmark PostgreSQL did not stop"; cleanup_test_datastores' EXIT
+  trap '(pg_stop "$BENCH_DASHBOARD_DATA/pg") || warn "benchmark PostgreSQL did not stop"
+    cleanup_test_datastores' EXIT
   BENCH_PG_PORT=$(pg_port "$data/pg")
   BENCH_PG_PASSWORD_FILE=$data/pg-password
   PLUMB_TEST_PG_DSN="postgresql://plumb:$(read_secret "$BENCH_PG_PASSWORD_FILE")@127.0.0.1:$BENCH_PG_PORT/postgres"
