@@ -1,9 +1,9 @@
 // The rollup source: sums of daily rows of one dimension, or of the hourly site totals
 // (docs/ROLLUPS.md).
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
-#include "plumb/stats/period.hpp"
 #include "sources.hpp"
 
 namespace plumb::stats::detail {
@@ -42,6 +42,11 @@ std::string prop_key(const query& q) {
   return q.filters.empty() ? std::string() : q.filters.front().target.prop_key;
 }
 
+// What values of dimension `d` start with: "key\x1f" for props, nothing otherwise.
+std::string key_prefix_of(const query& q, dimension d) {
+  return d == dimension::prop ? prop_key(q) + events::value_separator : "";
+}
+
 std::string bucket_range(parameters& p, const query& q) {
   return " AND r.bucket >= " + p.add(q.range.first_day) + "::date AND r.bucket < " +
          p.add(q.range.last_day) + "::date + 1";
@@ -52,18 +57,25 @@ std::string bucket_label(const query& q) {
          label_format(q.step) + "')";
 }
 
-// The conditions on rows of dimension `d` that a query reads: its site, range and filters.
-std::string row_conditions(parameters& p, const query& q, dimension d,
-                           const std::string& key_prefix) {
+// The conditions on values of dimension `d` that a query reads: its site and filters, on a table
+// `r` of site_id, dimension and value_id.
+std::string value_conditions(parameters& p, const query& q, dimension d,
+                             const std::string& key_prefix) {
   const std::string site = p.add(q.site_id);
   std::string where = "r.site_id = " + site +
                       " AND r.dimension = " + p.add(static_cast<std::int64_t>(d)) +
-                      bucket_range(p, q) + value_filters(p, site, q, key_prefix);
+                      value_filters(p, site, q, key_prefix);
   if (d == dimension::prop && q.filters.empty()) {
     where += " AND r.value_id IN (SELECT id FROM dimension_values WHERE site_id = " + site +
              " AND starts_with(value, " + p.add(key_prefix) + "))";
   }
   return where;
+}
+
+// The conditions on rows of dimension `d` that a query reads: its values and range.
+std::string row_conditions(parameters& p, const query& q, dimension d,
+                           const std::string& key_prefix) {
+  return value_conditions(p, q, d, key_prefix) + bucket_range(p, q);
 }
 
 const std::string sums =
@@ -84,11 +96,29 @@ group group_of(const pqxx::row& row) {
   return g;
 }
 
+// A breakdown value's group and its id, which orders values with equal counts.
+struct value_group {
+  std::int64_t id = 0;
+  group g;
+};
+
+// What orders a breakdown: visitors, or exits (visits) of exit pages; then the value id.
+std::int64_t rank_of(const request& r, const group& g) {
+  return r.sort_by_visits ? g.counts.visits : g.counts.visitors;
+}
+
+bool ranks_before(const request& r, const value_group& a, const value_group& b) {
+  const auto ra = rank_of(r, a.g);
+  const auto rb = rank_of(r, b.g);
+  return ra != rb ? ra > rb : a.id < b.id;
+}
+
 // The breakdown's values, best first, `count` of them from `offset`; with `only`, among those
 // value ids alone.
-std::vector<group> read_values(pqxx::transaction_base& tx, const request& r, dimension d,
-                               const std::string& key_prefix, std::size_t offset, std::size_t count,
-                               const std::vector<std::int64_t>* only = nullptr) {
+std::vector<value_group> read_values(pqxx::transaction_base& tx, const request& r, dimension d,
+                                     const std::string& key_prefix, std::size_t offset,
+                                     std::size_t count,
+                                     const std::vector<std::int64_t>* only = nullptr) {
   const query& q = *r.q;
   parameters p;
   std::string where = row_conditions(p, q, d, key_prefix);
@@ -105,7 +135,7 @@ std::vector<group> read_values(pqxx::transaction_base& tx, const request& r, dim
                                : "substr(v.value, " + std::to_string(key_prefix.size() + 1) + ")";
   const std::string sql =
       "SELECT " + text +
-      ", g.pageviews, g.events, g.visits, g.bounces, g.duration_ms, g.visitors FROM"
+      ", g.pageviews, g.events, g.visits, g.bounces, g.duration_ms, g.visitors, g.value_id FROM"
       " (SELECT r.value_id, " +
       sums + " FROM " + rollup_rows(where) + " GROUP BY r.value_id ORDER BY " + order +
       " DESC, r.value_id LIMIT " + p.add(static_cast<std::int64_t>(count)) + " OFFSET " +
@@ -116,79 +146,111 @@ std::vector<group> read_values(pqxx::transaction_base& tx, const request& r, dim
   // planner cannot estimate the groups of the two tables' union and picks a hash aggregate that
   // spills to disk (several times slower than sorting by value). Only for this statement.
   tx.exec("SET LOCAL enable_hashagg = off");
-  std::vector<group> groups;
+  std::vector<value_group> values;
   for (const auto& row : p.exec(tx, sql)) {
-    groups.push_back(group_of(row));
+    values.push_back({row[7].as<std::int64_t>(), group_of(row)});
   }
   tx.exec("SET LOCAL enable_hashagg = on");
-  return groups;
+  return values;
 }
 
-// How many of the heaviest rows set the first weight threshold, per value a page shows.
-constexpr std::int64_t threshold_rows_per_value = 20;
-// More candidates than this and summing every row is as cheap.
-constexpr std::size_t max_candidates = 2'000;
-// Threshold rounds before giving up on pruning.
-constexpr int max_threshold_rounds = 3;
+// A breakdown value and an upper bound of its visitors and of its visits in the query's range:
+// the weight (pageviews + events + visits) of its rows, since each visitor and each visit a row
+// counts comes with at least one pageview, event or visit on that row.
+struct bounded_value {
+  std::int64_t id = 0;
+  std::int64_t bound = 0;
+};
 
-// One page of a breakdown without summing every row of the range: a year of a busy dimension
-// (a million pages) is millions of rows, but only values with heavy rows can be on the first
-// pages. A row's weight (pageviews + events + visits) bounds its visitors and visits, and a value
-// has at most one row per day in each table, so a value without a row of weight >= c has at most
-// (c - 1) * row_days of either. Candidates are the values with such a row (the settled table's
-// weight index finds them); when the last value of the page, among candidates, beats that bound,
-// no other value can be on the page and the answer is exact. Otherwise c drops to what that value
-// showed and the search repeats. nullopt: no threshold worth pruning with; sum every row instead.
-std::optional<std::vector<group>> read_values_pruned(pqxx::transaction_base& tx, const request& r,
-                                                     dimension d, const std::string& key_prefix) {
+// More candidates than this and summing every row of the range is as cheap.
+constexpr std::size_t max_candidates = 2'000;
+// How many of the values with the highest bounds are read first, per value a page shows: they set
+// the visitor count that every other candidate's bound must reach.
+constexpr std::size_t first_candidates_per_value = 4;
+
+// Values by bound, highest first (ties by id), at most max_candidates + 1 of them: every value with
+// rows in the range that is not listed has a bound no higher than the last one listed.
+using values_by_bound = std::vector<bounded_value>;
+
+// Bounds over all time: the settled rows' weights per value (`rollup_value_totals`, kept by
+// triggers on `rollups_settled`), read in index order, plus the weights of the value's rows not
+// settled yet. A delta of a settled day may be negative in `rollups`; each value keeps its larger
+// sum then, which can only be too high.
+values_by_bound values_by_total(pqxx::transaction_base& tx, const request& r, dimension d,
+                                const std::string& key_prefix) {
+  parameters p;
+  const std::string of_values = value_conditions(p, *r.q, d, key_prefix);
+  const std::string limit = p.add(static_cast<std::int64_t>(max_candidates + 1));
+  const std::string sql =
+      "SELECT value_id, max(bound) AS bound FROM ("
+      " (SELECT r.value_id, r.weight AS bound FROM rollup_value_totals r WHERE " +
+      of_values + " ORDER BY r.weight DESC LIMIT " + limit +
+      ") UNION ALL SELECT r.value_id,"
+      " sum(r.pageviews + r.events + r.visits) + coalesce(max(t.weight), 0)"
+      " FROM rollups r LEFT JOIN rollup_value_totals t ON t.site_id = r.site_id"
+      " AND t.dimension = r.dimension AND t.value_id = r.value_id WHERE " +
+      of_values + " GROUP BY r.value_id) b GROUP BY value_id ORDER BY bound DESC, value_id LIMIT " +
+      limit;
+  values_by_bound listed;
+  for (const auto& row : p.exec(tx, sql)) {
+    listed.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
+  }
+  return listed;
+}
+
+// One page of a breakdown from the values whose bound can reach it. The first values by bound are
+// read exactly; the page's last row among them has `last` visitors (visits for sort_by_visits),
+// and the true page's last row has at least as many, so only values with a bound >= last can be
+// on the page: those are read exactly, and every other value is skipped. nullopt when more than
+// max_candidates values reach `last`.
+std::optional<std::vector<group>> page_within_bounds(pqxx::transaction_base& tx, const request& r,
+                                                     dimension d, const std::string& key_prefix,
+                                                     const values_by_bound& values) {
   const query& q = *r.q;
   const auto offset = (q.page - 1) * q.limit;
   const auto wanted = offset + q.limit;
-  std::int64_t threshold = 0;
-  std::int64_t row_days = 0;  // most rows one value can have in the range
-  {
-    parameters p;
-    const std::string where = row_conditions(p, q, d, key_prefix);
-    const auto row =
-        p.exec(tx, "SELECT (SELECT r.weight FROM rollups_settled r WHERE " + where +
-                       " ORDER BY r.weight DESC OFFSET " +
-                       p.add(static_cast<std::int64_t>(wanted) * threshold_rows_per_value - 1) +
-                       " LIMIT 1), (SELECT count(DISTINCT r.bucket) FROM rollups r"
-                       " WHERE " +
-                       where + ")")[0];
-    if (row[0].is_null()) {
-      return std::nullopt;  // few rows: summing them all is cheap
+  // The best values among values[from, to), best first.
+  const auto read_range = [&](std::size_t from, std::size_t to) {
+    std::vector<std::int64_t> ids;
+    for (std::size_t i = from; i < to; ++i) {
+      ids.push_back(values[i].id);
     }
-    threshold = row[0].as<std::int64_t>();
-    row_days = day_count(q.range) + row[1].as<std::int64_t>();
+    return read_values(tx, r, d, key_prefix, 0, wanted, &ids);
+  };
+  const std::size_t first = std::min(values.size(), wanted * first_candidates_per_value);
+  auto best = read_range(0, first);
+  const std::int64_t last = best.size() < wanted ? 0 : rank_of(r, best.back().g);
+  const auto reaching = static_cast<std::size_t>(
+      std::partition_point(values.begin(), values.end(),
+                           [&](const bounded_value& v) { return v.bound >= last; }) -
+      values.begin());
+  if (reaching > max_candidates) {
+    return std::nullopt;
   }
-  for (int round = 0; round < max_threshold_rounds && threshold >= 2; ++round) {
-    parameters p;
-    const std::string where = row_conditions(p, q, d, key_prefix);
-    const std::string c = p.add(threshold);
-    std::vector<std::int64_t> candidates;
-    for (const auto& row :
-         p.exec(tx, "SELECT r.value_id FROM rollups_settled r WHERE " + where +
-                        " AND r.weight >= " + c + " UNION SELECT r.value_id FROM rollups r WHERE " +
-                        where + " AND r.pageviews + r.events + r.visits >= " + c + " LIMIT " +
-                        p.add(static_cast<std::int64_t>(max_candidates + 1)))) {
-      candidates.push_back(row[0].as<std::int64_t>());
-    }
-    if (candidates.size() > max_candidates) {
-      return std::nullopt;
-    }
-    auto best = read_values(tx, r, d, key_prefix, 0, wanted, &candidates);
-    const std::int64_t last = best.size() < wanted ? 0
-                              : r.sort_by_visits   ? best.back().counts.visits
-                                                   : best.back().counts.visitors;
-    if (last > (threshold - 1) * row_days) {
-      best.erase(best.begin(),
-                 best.begin() + static_cast<std::ptrdiff_t>(std::min(offset, best.size())));
-      return best;
-    }
-    threshold = last / row_days;
+  if (reaching > first) {
+    auto more = read_range(first, reaching);
+    best.insert(best.end(), std::make_move_iterator(more.begin()),
+                std::make_move_iterator(more.end()));
+    std::sort(best.begin(), best.end(),
+              [&](const value_group& a, const value_group& b) { return ranks_before(r, a, b); });
   }
-  return std::nullopt;
+  std::vector<group> page;
+  for (std::size_t i = offset; i < std::min(wanted, best.size()); ++i) {
+    page.push_back(std::move(best[i].g));
+  }
+  return page;
+}
+
+// One page of a breakdown without summing every row of the range, which for a busy dimension over
+// a year is millions of rows with a visitor sketch each. nullopt: the bounds do not prune enough
+// (a short range of a long history, where all-time totals are far above what values did in the
+// range); sum every row instead.
+std::optional<std::vector<group>> read_values_pruned(pqxx::transaction_base& tx, const request& r,
+                                                     dimension d, const std::string& key_prefix) {
+  if (r.q->page * r.q->limit > max_candidates) {
+    return std::nullopt;  // a page this deep is past every value the bounds could list
+  }
+  return page_within_bounds(tx, r, d, key_prefix, values_by_total(tx, r, d, key_prefix));
 }
 
 // Revenue rows ("goal\x1fCURRENCY") summed per group; goal filters test the goal part.
@@ -248,15 +310,25 @@ std::string rollup_rows(const std::string& where) {
          " FROM rollups_settled r WHERE " + where + ") r";
 }
 
+std::optional<std::vector<group>> read_rollup_page_pruned(pqxx::transaction_base& tx,
+                                                          const request& r) {
+  const dimension d = dimension_read(r);
+  return read_values_pruned(tx, r, d, key_prefix_of(*r.q, d));
+}
+
 std::vector<group> read_rollups(pqxx::transaction_base& tx, const request& r) {
   const query& q = *r.q;
   const dimension d = dimension_read(r);
-  const std::string key_prefix = d == dimension::prop ? prop_key(q) + events::value_separator : "";
+  const std::string key_prefix = key_prefix_of(q, d);
   std::vector<group> groups;
   if (r.by == grouping::value) {
-    auto pruned = read_values_pruned(tx, r, d, key_prefix);
-    groups = pruned ? std::move(*pruned)
-                    : read_values(tx, r, d, key_prefix, (q.page - 1) * q.limit, q.limit);
+    if (auto pruned = read_rollup_page_pruned(tx, r)) {
+      groups = std::move(*pruned);
+    } else {
+      for (auto& v : read_values(tx, r, d, key_prefix, (q.page - 1) * q.limit, q.limit)) {
+        groups.push_back(std::move(v.g));
+      }
+    }
   } else {
     parameters p;
     const std::string where = row_conditions(p, q, d, key_prefix);

@@ -46,6 +46,10 @@ struct group {
 
 // Groups in order: buckets ascending (only those with data), values most visitors first.
 std::vector<group> read_rollups(pqxx::transaction_base& tx, const request& r);
+// The page of a value grouping that read_rollups returns, read only from the values whose upper
+// bound of visitors can reach it; nullopt when too many can (read_rollups then sums every row).
+std::optional<std::vector<group>> read_rollup_page_pruned(pqxx::transaction_base& tx,
+                                                          const request& r);
 std::vector<group> read_events(pqxx::transaction_base& tx, const request& r);
 
 // Bound parameters of one statement: add() returns the placeholder ("$3").

@@ -236,3 +236,66 @@ TEST_CASE("settling moves past days' rollup rows, and late events of a settled d
                         site, core::format_utc(march_1))[0]
             .as<int>() == 1);  // merged, not duplicated
 }
+
+TEST_CASE("value totals follow every change of the settled rows and site deletion removes them") {
+  test_support::scoped_database db;
+  pqxx::connection conn(db.dsn());
+  storage::migrate(conn);
+  const auto sites = make_sites(conn, {"UTC", "UTC"});
+  constexpr std::int64_t day_ms = 86'400'000;
+  constexpr std::int64_t march_1 = 1'772'323'200'000;  // 2026-03-01T00:00Z
+  const auto now = core::from_unix_ms(march_1 + 4 * day_ms);
+  storage::event_writer writer;
+  writer.write(conn, std::vector{pageview(sites[0], march_1 + 1'000, 1),
+                                 pageview(sites[0], march_1 + day_ms, 2),
+                                 pageview(sites[0], march_1 + 3 * day_ms, 3),
+                                 pageview(sites[1], march_1 + 1'000, 4)});
+  // The site total's weight (pageviews + events + visits) over all settled rows of a dimension.
+  const auto total = [&](std::int64_t site, events::dimension d) {
+    pqxx::work tx(conn);
+    return tx
+        .exec_params1(
+            "SELECT coalesce(sum(weight), 0) FROM rollup_value_totals"
+            " WHERE site_id = $1 AND dimension = $2",
+            site, static_cast<int>(d))[0]
+        .as<std::int64_t>();
+  };
+  // Values whose total is not the sum of their settled rows' weights.
+  const auto mismatches = [&] {
+    pqxx::work tx(conn);
+    return tx
+        .exec1(
+            "SELECT count(*) FROM rollup_value_totals t FULL JOIN"
+            " (SELECT site_id, dimension, value_id, sum(weight) AS weight"
+            "  FROM rollups_settled GROUP BY 1, 2, 3) s USING (site_id, dimension, value_id)"
+            " WHERE coalesce(t.weight, 0) <> coalesce(s.weight, 0)")[0]
+        .as<int>();
+  };
+  storage::settle_rollups(conn, now);  // 1 and 2 March settle, 4 March stays
+  CHECK(total(sites[0], events::dimension::total) == 2);
+  CHECK(total(sites[0], events::dimension::total_hourly) == 2);
+  CHECK(total(sites[1], events::dimension::total) == 1);
+  // A late event of a settled day adds to the total when it is merged, not before.
+  writer.write(conn, std::vector{pageview(sites[0], march_1 + 2'000, 5)});
+  CHECK(total(sites[0], events::dimension::total) == 2);
+  storage::settle_rollups(conn, now);
+  CHECK(total(sites[0], events::dimension::total) == 3);
+  CHECK(mismatches() == 0);
+  {
+    pqxx::work tx(conn);
+    // As retention expiry does: the day's rows leave, and so does their weight.
+    tx.exec_params("DELETE FROM rollups_settled WHERE site_id = $1 AND bucket = $2", sites[0],
+                   core::format_utc(march_1));
+    tx.commit();
+  }
+  CHECK(total(sites[0], events::dimension::total) == 1);
+  CHECK(mismatches() == 0);
+  {
+    pqxx::work tx(conn);
+    storage::delete_site(tx, sites[0]);
+    tx.commit();
+  }
+  CHECK(total(sites[0], events::dimension::total) == 0);
+  CHECK(total(sites[1], events::dimension::total) == 1);
+  CHECK(mismatches() == 0);
+}

@@ -19,10 +19,11 @@ using namespace plumb;
 namespace {
 
 // Tables holding tenant rows that the dashboard reads, each with the column naming the tenant.
-const std::vector<std::string> tenant_tables{"accounts",     "sites",           "site_memberships",
-                                             "invitations",  "api_keys",        "goals",
-                                             "shared_links", "events",          "dropped_events",
-                                             "rollups",      "rollups_settled", "dimension_values"};
+const std::vector<std::string> tenant_tables{
+    "accounts",        "sites",   "site_memberships", "invitations",
+    "api_keys",        "goals",   "shared_links",     "events",
+    "dropped_events",  "rollups", "rollups_settled",  "rollup_value_totals",
+    "dimension_values"};
 
 struct two_tenants {
   std::int64_t account_a = 0, account_b = 0, site_a = 0, site_b = 0;
@@ -118,9 +119,9 @@ TEST_CASE("as the dashboard role: no principal sees nothing, another tenant sees
   SECTION("acting as tenant B, nothing of tenant A is visible or changeable") {
     pqxx::work tx(dashboard);
     storage::act_as_account(tx, t.account_b);
-    for (const auto& table :
-         {"sites", "site_memberships", "goals", "shared_links", "invitations", "events",
-          "dropped_events", "rollups", "rollups_settled", "dimension_values"}) {
+    for (const auto& table : {"sites", "site_memberships", "goals", "shared_links", "invitations",
+                              "events", "dropped_events", "rollups", "rollups_settled",
+                              "rollup_value_totals", "dimension_values"}) {
       INFO(table);
       CHECK(tx.exec1(std::string("SELECT count(*) FROM ") + table + " WHERE " +
                      (std::string(table) == "sites" ? "id" : "site_id") + " = " +
