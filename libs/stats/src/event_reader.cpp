@@ -1,6 +1,7 @@
 // The raw-event source: the site's events of the period, grouped by visit where a visit's counts
 // or last page are needed (engine.hpp).
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "plumb/events/event.hpp"
@@ -59,9 +60,11 @@ visit_value where_visits_keep(dimension d) {
 // Event ids are UUIDv7 minted from the receive time, which received_at always equals (the stream
 // entry check, libs/events), and a visit's id is its opening event's. So a visit's start is in its
 // id, and "the visit started in [lo, hi)" is a range of ids: no need to find its opening event.
+// In a subquery, so it is computed once per statement (extract() is only stable, which would
+// otherwise have it evaluated again for every row it is compared with).
 std::string first_id_at(const std::string& time) {
-  return "(lpad(to_hex(floor(extract(epoch FROM " + time +
-         ") * 1000)::bigint), 12, '0') || '00000000000000000000')::uuid";
+  return "(SELECT (lpad(to_hex(floor(extract(epoch FROM " + time +
+         ") * 1000)::bigint), 12, '0') || '00000000000000000000')::uuid)";
 }
 std::string start_of(const std::string& visit_id) {
   return "(timestamptz 'epoch' + ('x' || left(replace(" + visit_id +
@@ -354,20 +357,14 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
     const std::string order = r.sort_by_visits ? "visits" : "visitors";
     sql += " ORDER BY " + order + " DESC, k LIMIT " + p.add(static_cast<std::int64_t>(q.limit)) +
            " OFFSET " + p.add(static_cast<std::int64_t>((q.page - 1) * q.limit));
-    if (id_keys) {
-      sql =
-          "SELECT dv.value, g.visitors, g.pageviews, g.events, g.visits, g.bounces, g.duration_ms,"
-          " g.revenue, g.revenue_events FROM (" +
-          sql +
-          ") g(k, visitors, pageviews, events, visits, bounces, duration_ms, revenue, "
-          "revenue_events) JOIN dimension_values dv ON dv.site_id = " +
-          site + " AND dv.id = g.k ORDER BY g." + order + " DESC, g.k";
-    }
   } else {
     sql += " ORDER BY 1";
   }
+  // The CTEs carry no statistics, so the planner's row counts for them are guesses, often of a
+  // few rows; a nested loop between two of them is then quadratic in the events read.
+  const auto rows = p.exec_without(tx, "enable_nestloop", sql);
   std::vector<group> groups;
-  for (const auto& row : p.exec(tx, sql)) {
+  for (const auto& row : rows) {
     if (row[0].is_null()) {
       continue;
     }
@@ -382,6 +379,24 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
     g.counts.revenue = row[7].as<double>();
     g.counts.revenue_events = row[8].as<std::int64_t>();
     groups.push_back(std::move(g));
+  }
+  if (id_keys) {
+    // Keys are dictionary ids: their values, looked up apart (so no join above may pick a loop).
+    std::vector<std::string> ids;
+    for (const auto& g : groups) {
+      ids.push_back(g.key);
+    }
+    parameters lookup;
+    const std::string sql_ids =
+        "SELECT id::text, value FROM dimension_values WHERE site_id = " + lookup.add(q.site_id) +
+        " AND id = ANY(" + lookup.add_array(ids) + "::bigint[])";
+    std::map<std::string, std::string> values;
+    for (const auto& row : lookup.exec(tx, sql_ids)) {
+      values.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    }
+    for (auto& g : groups) {
+      g.key = values.at(g.key);
+    }
   }
   return groups;
 }

@@ -144,13 +144,11 @@ std::vector<value_group> read_values(pqxx::transaction_base& tx, const request& 
       " AND v.id = g.value_id ORDER BY g." + order + " DESC, g.value_id";
   // A breakdown may have tens of thousands of values, each aggregating a visitor sketch: the
   // planner cannot estimate the groups of the two tables' union and picks a hash aggregate that
-  // spills to disk (several times slower than sorting by value). Only for this statement.
-  tx.exec("SET LOCAL enable_hashagg = off");
+  // spills to disk (several times slower than sorting by value).
   std::vector<value_group> values;
-  for (const auto& row : p.exec(tx, sql)) {
+  for (const auto& row : p.exec_without(tx, "enable_hashagg", sql)) {
     values.push_back({row[7].as<std::int64_t>(), group_of(row)});
   }
-  tx.exec("SET LOCAL enable_hashagg = on");
   return values;
 }
 

@@ -63,6 +63,10 @@ class parameters {
   // A text[] parameter.
   std::string add_array(const std::vector<std::string>& values);
   pqxx::result exec(pqxx::transaction_base& tx, const std::string& sql) const;
+  // exec() with one planner method (`enable_hashagg`, `enable_nestloop`) off for this statement
+  // only: for statements whose row counts the planner cannot estimate, where its pick is slow.
+  pqxx::result exec_without(pqxx::transaction_base& tx, const char* planner_method,
+                            const std::string& sql) const;
 
  private:
   std::vector<std::string> values_;

@@ -23,6 +23,15 @@ pqxx::result parameters::exec(pqxx::transaction_base& tx, const std::string& sql
   return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(values_));
 }
 
+pqxx::result parameters::exec_without(pqxx::transaction_base& tx, const char* planner_method,
+                                      const std::string& sql) const {
+  const std::string setting = std::string("SET LOCAL ") + planner_method;
+  tx.exec(setting + " = off");
+  auto result = exec(tx, sql);
+  tx.exec(setting + " = on");
+  return result;
+}
+
 std::string matching_ids(parameters& p, const std::string& site, const filter& f,
                          const std::string& prefix) {
   const bool exact = f.op == filter_op::is || f.op == filter_op::is_not;
