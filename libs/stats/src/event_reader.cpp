@@ -362,7 +362,7 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
   }
   // The CTEs carry no statistics, so the planner's row counts for them are guesses, often of a
   // few rows; a nested loop between two of them is then quadratic in the events read.
-  const auto rows = p.exec_without(tx, "enable_nestloop", sql);
+  const auto rows = p.exec_with(tx, {{"enable_nestloop", "off"}}, sql);
   std::vector<group> groups;
   for (const auto& row : rows) {
     if (row[0].is_null()) {

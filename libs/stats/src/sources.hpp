@@ -3,10 +3,12 @@
 // the counts they return, from which engine.cpp derives every metric.
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plumb/stats/query.hpp"
@@ -63,10 +65,11 @@ class parameters {
   // A text[] parameter.
   std::string add_array(const std::vector<std::string>& values);
   pqxx::result exec(pqxx::transaction_base& tx, const std::string& sql) const;
-  // exec() with one planner method (`enable_hashagg`, `enable_nestloop`) off for this statement
-  // only: for statements whose row counts the planner cannot estimate, where its pick is slow.
-  pqxx::result exec_without(pqxx::transaction_base& tx, const char* planner_method,
-                            const std::string& sql) const;
+  // exec() with planner settings (name, value) for this statement only (SET LOCAL, then RESET):
+  // for statements where the planner's pick is slow, e.g. because it cannot know their row counts.
+  pqxx::result exec_with(pqxx::transaction_base& tx,
+                         std::initializer_list<std::pair<const char*, const char*>> settings,
+                         const std::string& sql) const;
 
  private:
   std::vector<std::string> values_;

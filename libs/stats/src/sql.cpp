@@ -23,12 +23,16 @@ pqxx::result parameters::exec(pqxx::transaction_base& tx, const std::string& sql
   return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(values_));
 }
 
-pqxx::result parameters::exec_without(pqxx::transaction_base& tx, const char* planner_method,
-                                      const std::string& sql) const {
-  const std::string setting = std::string("SET LOCAL ") + planner_method;
-  tx.exec(setting + " = off");
+pqxx::result parameters::exec_with(
+    pqxx::transaction_base& tx, std::initializer_list<std::pair<const char*, const char*>> settings,
+    const std::string& sql) const {
+  for (const auto& [name, value] : settings) {
+    tx.exec(std::string("SET LOCAL ") + name + " = " + value);
+  }
   auto result = exec(tx, sql);
-  tx.exec(setting + " = on");
+  for (const auto& setting : settings) {
+    tx.exec(std::string("RESET ") + setting.first);
+  }
   return result;
 }
 
