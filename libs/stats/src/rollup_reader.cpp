@@ -156,8 +156,9 @@ std::vector<value_group> read_values(pqxx::transaction_base& tx, const request& 
 }
 
 // A breakdown value and an upper bound of its visitors and of its visits in the query's range:
-// the weight (pageviews + events + visits) of its rows, since each visitor and each visit a row
-// counts comes with at least one pageview, event or visit on that row.
+// the weight of its rows (plumb_rollup_weight, migration 0009: visits on visit rows, pageviews +
+// events on event rows), since each visitor and each visit a row counts comes with at least one
+// of those on that row.
 struct bounded_value {
   std::int64_t id = 0;
   std::int64_t bound = 0;
@@ -187,7 +188,8 @@ values_by_bound values_by_total(pqxx::transaction_base& tx, const request& r, di
       " (SELECT r.value_id, r.weight AS bound FROM rollup_value_totals r WHERE " +
       of_values + " ORDER BY r.weight DESC LIMIT " + limit +
       ") UNION ALL SELECT r.value_id,"
-      " sum(r.pageviews + r.events + r.visits) + coalesce(max(t.weight), 0)"
+      " sum(plumb_rollup_weight(r.dimension, r.pageviews, r.events, r.visits))"
+      " + coalesce(max(t.weight), 0)"
       " FROM rollups r LEFT JOIN rollup_value_totals t ON t.site_id = r.site_id"
       " AND t.dimension = r.dimension AND t.value_id = r.value_id WHERE " +
       of_values + " GROUP BY r.value_id) b GROUP BY value_id ORDER BY bound DESC, value_id LIMIT " +

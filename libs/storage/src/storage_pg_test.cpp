@@ -250,7 +250,7 @@ TEST_CASE("value totals follow every change of the settled rows and site deletio
                                  pageview(sites[0], march_1 + day_ms, 2),
                                  pageview(sites[0], march_1 + 3 * day_ms, 3),
                                  pageview(sites[1], march_1 + 1'000, 4)});
-  // The site total's weight (pageviews + events + visits) over all settled rows of a dimension.
+  // The site total's weight (pageviews + events) over all settled rows of a dimension.
   const auto total = [&](std::int64_t site, events::dimension d) {
     pqxx::work tx(conn);
     return tx
