@@ -31,7 +31,7 @@ http::router web_router() {
 
 }  // namespace
 
-TEST_CASE("the page names the bundles by content hash; they are cached for a year") {
+TEST_CASE("the page names the bundles by content hash, they are cached for a year") {
   const auto routes = web_router();
   const auto page = get(routes, "/");
   REQUIRE(page);

@@ -34,7 +34,7 @@ TEST_CASE("every example user agent of the pinned crawler list is detected") {
   CHECK(missed.empty());
 }
 
-TEST_CASE("real browsers are not bots; missing user agents are") {
+TEST_CASE("real browsers are not bots, missing user agents are") {
   const auto detector = bot_detector::builtin();
   for (const char* browser : {
            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",

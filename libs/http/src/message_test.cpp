@@ -64,7 +64,7 @@ TEST_CASE("header_value is case-insensitive and returns the first match", "[mess
   CHECK_FALSE(req.header_value("Missing").has_value());
 }
 
-TEST_CASE("responder completes exactly once; dropped it answers 503", "[message]") {
+TEST_CASE("responder completes exactly once, dropped it answers 503", "[message]") {
   using plumb::http::responder;
   std::vector<response> got;
   const auto collect = [&](response res) { got.push_back(std::move(res)); };

@@ -39,7 +39,7 @@ std::string pack_before_region_city(const std::string& packed) {
 
 }  // namespace
 
-TEST_CASE("region and city become visit dimensions; the city is qualified by region or country") {
+TEST_CASE("region and city become visit dimensions, the city is qualified by region or country") {
   const auto munich = enricher().enrich(located("DE", "DE-BY", "Munich"));
   REQUIRE(munich.kept());
   CHECK(munich.value(dimension::country) == "DE");

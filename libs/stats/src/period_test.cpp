@@ -37,7 +37,7 @@ TEST_CASE("bad periods and dates are refused with a message") {
   CHECK_FALSE(resolve_period("custom", "2024-02-05,2024-01-05", "2024-03-15", "2023-06-01"));
 }
 
-TEST_CASE("all runs from the first day with data; comparisons shift whole ranges") {
+TEST_CASE("all runs from the first day with data, comparisons shift whole ranges") {
   using p = std::pair<std::string, std::string>;
   CHECK(days("all", "") == p{"2023-06-01", "2024-03-15"});
   const date_range week{"2024-03-09", "2024-03-15"};
