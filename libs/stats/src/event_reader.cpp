@@ -380,7 +380,7 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
     g.counts.revenue_events = row[8].as<std::int64_t>();
     groups.push_back(std::move(g));
   }
-  if (id_keys) {
+  if (id_keys && !groups.empty()) {
     // Keys are dictionary ids: their values, looked up apart (so no join above may pick a loop).
     std::vector<std::string> ids;
     for (const auto& g : groups) {
