@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "plumb/stats/period.hpp"
 #include "sources.hpp"
@@ -45,6 +46,66 @@ bool rollup_rows_carry(dimension d, metric m) {
   }
 }
 
+// Whether one read of `q` can come from rollups (engine.hpp).
+bool reads_rollups_alone(const query& q) {
+  if (q.realtime || detail::has_page_goal_filter(q)) {
+    return false;
+  }
+  if (q.filters.empty()) {
+    const dimension d = q.breakdown ? q.breakdown->dimension : dimension::total;
+    return std::all_of(q.metrics.begin(), q.metrics.end(), [&](metric m) {
+      return rollup_rows_carry(d, m) || m == metric::conversion_rate;
+    });
+  }
+  const property& target = q.filters.front().target;
+  if (!std::all_of(q.filters.begin(), q.filters.end(),
+                   [&](const filter& f) { return f.target == target; })) {
+    return false;
+  }
+  if (q.breakdown) {
+    return *q.breakdown == target && std::all_of(q.metrics.begin(), q.metrics.end(), [&](metric m) {
+      return rollup_rows_carry(target.dimension, m);
+    });
+  }
+  return std::all_of(q.metrics.begin(), q.metrics.end(),
+                     [&](metric m) { return rollup_rows_carry(target.dimension, m); });
+}
+
+// Visit metrics under a page filter count the visits that entered on the filtered pages, as
+// Plausible's Stats API does: the bounce rate of /pricing is that of the visits landing on it (a
+// visit that only passed through /pricing bounced elsewhere, if at all). Event metrics keep counting
+// the pages' own events. Such a query reads twice: `events` for the other metrics (and for the
+// visitors that order a breakdown), `visits` for the visit metrics, its page filters on the entry
+// page. Otherwise `visits` is empty and `events` is the query itself.
+struct split_query {
+  std::optional<query> events;
+  std::optional<query> visits;
+
+  explicit split_query(const query& q) : events(q) {
+    const bool page_filter = std::any_of(q.filters.begin(), q.filters.end(), [](const filter& f) {
+      return f.target.dimension == dimension::page;
+    });
+    if (!page_filter || std::none_of(q.metrics.begin(), q.metrics.end(), needs_visit_tallies)) {
+      return;
+    }
+    visits = q;
+    for (auto& f : visits->filters) {
+      if (f.target.dimension == dimension::page) {
+        f.target = property{dimension::entry_page, {}};
+      }
+    }
+    std::erase_if(visits->metrics, [](metric m) { return !needs_visit_tallies(m); });
+    std::erase_if(events->metrics, needs_visit_tallies);
+    if (events->metrics.empty()) {
+      if (q.breakdown) {
+        events->metrics = {metric::visitors};
+      } else {
+        events.reset();
+      }
+    }
+  }
+};
+
 double rounded(double value, int decimals) {
   const double scale = std::pow(10.0, decimals);
   return std::round(value * scale) / scale;
@@ -54,9 +115,18 @@ double ratio(double part, double whole) {
   return whole > 0 ? part / whole : 0.0;
 }
 
+// A group's counts: of its events, and of the visits that visit metrics count. The two differ
+// only under a page filter (split_query).
+struct counted {
+  std::string key;
+  tallies events;
+  tallies visits;
+};
+
 // The value of `m` from a group's counts. `visitors_base`: the visitors conversion rates divide by;
 // `exits`: the exits of the group's page.
-double value_of(metric m, const tallies& t, std::int64_t visitors_base, std::int64_t exits) {
+double value_of(metric m, const counted& c, std::int64_t visitors_base, std::int64_t exits) {
+  const tallies& t = needs_visit_tallies(m) ? c.visits : c.events;
   const auto visits = static_cast<double>(t.visits);
   switch (m) {
     case metric::visitors:
@@ -106,18 +176,79 @@ detail::request plan(const query& q, grouping by) {
   return r;
 }
 
-std::vector<detail::group> read(pqxx::transaction_base& tx, const query& q, grouping by) {
+// The groups of one read of `q`, from rollups or raw events.
+std::vector<detail::group> read_source(pqxx::transaction_base& tx, const query& q, grouping by) {
   const auto r = plan(q, by);
   // Rollup rows per hour exist for the site total only (events::rollup_bucket_ms); revenue rows
   // are per day.
   const bool hourly = by == grouping::bucket && q.step < interval::day;
-  const bool rollups = reads_rollups(q) && !(hourly && (!q.filters.empty() || r.revenue_tallies));
+  const bool rollups = reads_rollups_alone(q) && !(hourly && (!q.filters.empty() || r.revenue_tallies));
   if (detail::lists_page_goals(q, by)) {
     return detail::read_goal_breakdown(tx, r, rollups);
   }
   auto groups = rollups ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
   detail::count_goal_pageviews(q, groups);
   return groups;
+}
+
+// `q` over the values (keys) of `page`'s groups alone, all on one page.
+template <typename Groups>
+query restricted_to(const query& q, const Groups& page) {
+  query only = q;
+  filter values{*q.breakdown, filter_op::is, {}};
+  for (const auto& g : page) {
+    values.values.push_back(g.key);
+  }
+  only.filters.push_back(std::move(values));
+  only.page = 1;
+  only.limit = page.size();
+  return only;
+}
+
+std::vector<counted> read(pqxx::transaction_base& tx, const query& q, grouping by) {
+  const auto s = split_query(q);
+  std::vector<counted> out;
+  if (!s.visits) {
+    for (auto& g : read_source(tx, q, by)) {
+      out.push_back({std::move(g.key), g.counts, g.counts});
+    }
+    return out;
+  }
+  if (by != grouping::value) {
+    std::map<std::string, counted> by_key;  // buckets in order
+    if (s.events) {
+      for (const auto& g : read_source(tx, *s.events, by)) {
+        by_key[g.key].events = g.counts;
+      }
+    }
+    for (const auto& g : read_source(tx, *s.visits, by)) {
+      by_key[g.key].visits = g.counts;
+    }
+    for (auto& [key, c] : by_key) {
+      c.key = key;
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+  // The read that orders the breakdown (exits for exit pages, else visitors) gives its page; the
+  // other counts those values alone.
+  const bool by_visits = q.breakdown->dimension == dimension::exit_page;
+  const auto page = read_source(tx, by_visits ? *s.visits : *s.events, by);
+  if (page.empty()) {
+    return out;
+  }
+  std::map<std::string, tallies> other;
+  for (const auto& g : read_source(tx, restricted_to(by_visits ? *s.events : *s.visits, page), by)) {
+    other[g.key] = g.counts;
+  }
+  for (const auto& g : page) {
+    counted c{g.key, g.counts, other[g.key]};
+    if (by_visits) {
+      std::swap(c.events, c.visits);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 bool wants(const query& q, metric m) {
@@ -137,47 +268,31 @@ query without_goals(const query& q) {
 }  // namespace
 
 bool reads_rollups(const query& q) {
-  if (q.realtime || detail::has_page_goal_filter(q)) {
-    return false;
+  const auto s = split_query(q);
+  if (!s.visits) {
+    return reads_rollups_alone(q);
   }
-  if (q.filters.empty()) {
-    const dimension d = q.breakdown ? q.breakdown->dimension : dimension::total;
-    return std::all_of(q.metrics.begin(), q.metrics.end(), [&](metric m) {
-      return rollup_rows_carry(d, m) || m == metric::conversion_rate;
-    });
-  }
-  const property& target = q.filters.front().target;
-  if (!std::all_of(q.filters.begin(), q.filters.end(),
-                   [&](const filter& f) { return f.target == target; })) {
-    return false;
-  }
-  if (q.breakdown) {
-    return *q.breakdown == target && std::all_of(q.metrics.begin(), q.metrics.end(), [&](metric m) {
-      return rollup_rows_carry(target.dimension, m);
-    });
-  }
-  return std::all_of(q.metrics.begin(), q.metrics.end(),
-                     [&](metric m) { return rollup_rows_carry(target.dimension, m); });
+  return (!s.events || reads_rollups_alone(*s.events)) && reads_rollups_alone(*s.visits);
 }
 
 result_row aggregate(pqxx::transaction_base& tx, const query& q) {
   const auto groups = read(tx, q, grouping::none);
-  const tallies t = groups.empty() ? tallies{} : groups.front().counts;
+  const counted c = groups.empty() ? counted{} : groups.front();
   const std::int64_t base =
       wants(q, metric::conversion_rate)
           ? static_cast<std::int64_t>(aggregate(tx, without_goals(q)).values.front())
           : 0;
   result_row out;
   for (const auto m : q.metrics) {
-    out.values.push_back(value_of(m, t, base, 0));
+    out.values.push_back(value_of(m, c, base, 0));
   }
   return out;
 }
 
 std::vector<result_row> timeseries(pqxx::transaction_base& tx, const query& q) {
-  std::map<std::string, tallies> by_bucket;
-  for (auto& g : read(tx, q, grouping::bucket)) {
-    by_bucket[g.key] = g.counts;
+  std::map<std::string, counted> by_bucket;
+  for (auto& c : read(tx, q, grouping::bucket)) {
+    by_bucket[c.key] = std::move(c);
   }
   std::map<std::string, std::int64_t> bases;
   if (wants(q, metric::conversion_rate)) {
@@ -211,9 +326,9 @@ std::vector<result_row> timeseries(pqxx::transaction_base& tx, const query& q) {
     result_row row;
     row.key = label[0].as<std::string>();
     const auto it = by_bucket.find(row.key);
-    const tallies t = it == by_bucket.end() ? tallies{} : it->second;
+    const counted c = it == by_bucket.end() ? counted{} : it->second;
     for (const auto m : q.metrics) {
-      row.values.push_back(value_of(m, t, bases[row.key], 0));
+      row.values.push_back(value_of(m, c, bases[row.key], 0));
     }
     out.push_back(std::move(row));
   }
@@ -229,19 +344,12 @@ std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
   // Exit rates: the exits of this page's values, from the exit pages of the same visits.
   std::map<std::string, std::int64_t> exits;
   if (wants(q, metric::exit_rate) && !groups.empty()) {
-    query exit_query = q;
-    exit_query.breakdown = property{dimension::exit_page, {}};
-    exit_query.metrics = {metric::visits};
-    exit_query.page = 1;
-    exit_query.limit = groups.size();
-    filter pages{{dimension::exit_page, {}}, filter_op::is, {}};
-    for (const auto& g : groups) {
-      pages.values.push_back(g.key);
-    }
-    std::erase_if(exit_query.filters,
+    query exits_of = q;
+    exits_of.breakdown = property{dimension::exit_page, {}};
+    exits_of.metrics = {metric::visits};
+    std::erase_if(exits_of.filters,
                   [](const filter& f) { return f.target.dimension == dimension::page; });
-    exit_query.filters.push_back(std::move(pages));
-    for (const auto& row : breakdown(tx, exit_query)) {
+    for (const auto& row : breakdown(tx, restricted_to(exits_of, groups))) {
       exits[row.key] = static_cast<std::int64_t>(row.values.front());
     }
   }
@@ -250,7 +358,7 @@ std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
     result_row row;
     row.key = g.key;
     for (const auto m : q.metrics) {
-      row.values.push_back(value_of(m, g.counts, base, exits[g.key]));
+      row.values.push_back(value_of(m, g, base, exits[g.key]));
     }
     out.push_back(std::move(row));
   }

@@ -11,14 +11,16 @@ namespace {
 
 using events::dimension;
 
-// Every filter of a rollup read tests the dimension read, so each one restricts value_id.
+// Every filter of a rollup read tests the dimension read, so each one restricts value_id. A
+// value list is read first (an array, not a join): the planner cannot know how many values a
+// substring matches, guesses thousands, and would otherwise read every row of the range and join.
 std::string value_filters(parameters& p, const std::string& site, const query& q,
                           const std::string& prefix) {
   std::string sql;
   for (const auto& f : q.filters) {
     const bool negated = f.op == filter_op::is_not || f.op == filter_op::does_not_contain;
-    sql += std::string(" AND r.value_id ") + (negated ? "NOT IN " : "IN ") +
-           matching_ids(p, site, f, prefix);
+    sql += negated ? " AND r.value_id NOT IN " + matching_ids(p, site, f, prefix)
+                   : " AND r.value_id = ANY(ARRAY" + matching_ids(p, site, f, prefix) + ")";
   }
   return sql;
 }

@@ -14,7 +14,9 @@
 // Both sources count the same way: visit metrics (visits, bounce rate, duration, views per visit)
 // count visits that started in the period; under a visit property (source, country, entry
 // page...), as breakdown or filter, a visit's events count with the visit, in the period it
-// started; otherwise events count in their own hour. Visitors are distinct daily hashes.
+// started; otherwise events count in their own hour. Visitors are distinct daily hashes. Under a
+// page filter, visit metrics count the visits that entered on the matching pages (Plausible's
+// rule), event metrics the pages' own events; each part is read from the source its filters allow.
 //
 // Throws pqxx errors (statement_timeout included); queries are validated before (parse.hpp).
 
