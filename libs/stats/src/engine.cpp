@@ -73,10 +73,10 @@ bool reads_rollups_alone(const query& q) {
 
 // Visit metrics under a page filter count the visits that entered on the filtered pages, as
 // Plausible's Stats API does: the bounce rate of /pricing is that of the visits landing on it (a
-// visit that only passed through /pricing bounced elsewhere, if at all). Event metrics keep counting
-// the pages' own events. Such a query reads twice: `events` for the other metrics (and for the
-// visitors that order a breakdown), `visits` for the visit metrics, its page filters on the entry
-// page. Otherwise `visits` is empty and `events` is the query itself.
+// visit that only passed through /pricing bounced elsewhere, if at all). Event metrics keep
+// counting the pages' own events. Such a query reads twice: `events` for the other metrics (and for
+// the visitors that order a breakdown), `visits` for the visit metrics, its page filters on the
+// entry page. Otherwise `visits` is empty and `events` is the query itself.
 struct split_query {
   std::optional<query> events;
   std::optional<query> visits;
@@ -182,7 +182,8 @@ std::vector<detail::group> read_source(pqxx::transaction_base& tx, const query& 
   // Rollup rows per hour exist for the site total only (events::rollup_bucket_ms); revenue rows
   // are per day.
   const bool hourly = by == grouping::bucket && q.step < interval::day;
-  const bool rollups = reads_rollups_alone(q) && !(hourly && (!q.filters.empty() || r.revenue_tallies));
+  const bool rollups =
+      reads_rollups_alone(q) && !(hourly && (!q.filters.empty() || r.revenue_tallies));
   if (detail::lists_page_goals(q, by)) {
     return detail::read_goal_breakdown(tx, r, rollups);
   }
@@ -238,7 +239,8 @@ std::vector<counted> read(pqxx::transaction_base& tx, const query& q, grouping b
     return out;
   }
   std::map<std::string, tallies> other;
-  for (const auto& g : read_source(tx, restricted_to(by_visits ? *s.events : *s.visits, page), by)) {
+  for (const auto& g :
+       read_source(tx, restricted_to(by_visits ? *s.events : *s.visits, page), by)) {
     other[g.key] = g.counts;
   }
   for (const auto& g : page) {
