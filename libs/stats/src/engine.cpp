@@ -220,8 +220,11 @@ std::vector<result_row> timeseries(pqxx::transaction_base& tx, const query& q) {
   return out;
 }
 
-std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
-  const auto groups = read(tx, q, grouping::value);
+namespace {
+
+// Breakdown rows from the page's groups.
+std::vector<result_row> breakdown_rows(pqxx::transaction_base& tx, const query& q,
+                                       const std::vector<detail::group>& groups) {
   const std::int64_t base =
       wants(q, metric::conversion_rate)
           ? static_cast<std::int64_t>(aggregate(tx, without_goals(q)).values.front())
@@ -255,6 +258,35 @@ std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
     out.push_back(std::move(row));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
+  return breakdown_rows(tx, q, read(tx, q, grouping::value));
+}
+
+breakdown_page breakdown_with_more(pqxx::transaction_base& tx, const query& q) {
+  if (reads_rollups(q) && !detail::lists_page_goals(q, grouping::value)) {
+    // The rollup reader tells whether a value follows without ranking it, which a page bounded
+    // by totals could not do for the row after it (rollup_reader.cpp).
+    bool more = false;
+    auto r = plan(q, grouping::value);
+    r.more = &more;
+    auto groups = detail::read_rollups(tx, r);
+    detail::count_goal_pageviews(q, groups);
+    return {breakdown_rows(tx, q, groups), more};
+  }
+  // The rows up to this page plus one: that one tells whether there is a next page.
+  query head = q;
+  head.limit = q.limit * q.page + 1;
+  head.page = 1;
+  auto rows = breakdown(tx, head);
+  const bool more = rows.size() > q.limit * q.page;
+  rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(
+                                              std::min(rows.size(), q.limit * (q.page - 1))));
+  rows.resize(std::min(rows.size(), q.limit));
+  return {std::move(rows), more};
 }
 
 query compared(const query& q) {
