@@ -242,8 +242,8 @@ std::vector<std::string> months_of(const query& q) {
 }
 
 // Bounds from the range's first month on (`rollup_value_totals_since`, migration 0011): a value's
-// bound is its weight since the first month from the range's on in which it has any (later
-// months hold less, so that is also its largest), plus its rows in the range not settled yet.
+// bound is its first row from that month on, which holds its weight from there on (its later rows
+// hold less, so it is also its largest), plus its rows in the range not settled yet.
 // Each month of the range lists its max_candidates heaviest values; a value missing from a month
 // whose list is full weighs at most that list's last weight there, so the largest of those is the
 // ceiling. A value listed above it is listed with its bound: its first month's row, which holds at
