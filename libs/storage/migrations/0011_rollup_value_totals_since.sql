@@ -55,14 +55,17 @@ BEGIN
       ' FROM (SELECT DISTINCT site_id, dimension, value_id, since FROM ' || changes || ') n'
       ' ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING';
   END IF;
-  -- Each change adds to its own month and to every earlier month of the value.
+  -- Each change adds to its own month and to every earlier month of the value (summed per month
+  -- first: a value's days of one month are one change).
   EXECUTE 'UPDATE public.rollup_value_totals_since t'
     ' SET month_weight = t.month_weight + d.own, weight = t.weight + d.later FROM ('
     '  SELECT e.site_id, e.dimension, e.value_id, e.since,'
     '         coalesce(sum(c.change) FILTER (WHERE c.since = e.since), 0) AS own,'
     '         sum(c.change) AS later'
-    '    FROM public.rollup_value_totals_since e JOIN ' || changes
-    || '     ON c.site_id = e.site_id AND c.dimension = e.dimension AND c.value_id = e.value_id'
+    '    FROM public.rollup_value_totals_since e JOIN'
+    '     (SELECT site_id, dimension, value_id, since, sum(change) AS change FROM ' || changes
+    || '      GROUP BY 1, 2, 3, 4) c'
+       '     ON c.site_id = e.site_id AND c.dimension = e.dimension AND c.value_id = e.value_id'
        '    AND c.since >= e.since GROUP BY 1, 2, 3, 4) d'
        ' WHERE t.site_id = d.site_id AND t.dimension = d.dimension AND t.value_id = d.value_id'
        '   AND t.since = d.since';

@@ -300,7 +300,7 @@ TEST_CASE("value totals follow every change of the settled rows and site deletio
   CHECK(mismatches() == 0);
 }
 
-TEST_CASE("totals since each month follow every change of the settled rows, in any month order") {
+TEST_CASE("totals since each month follow every change of the settled rows in any month order") {
   test_support::scoped_database db;
   pqxx::connection conn(db.dsn());
   storage::migrate(conn);
