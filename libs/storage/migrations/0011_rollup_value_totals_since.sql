@@ -44,36 +44,37 @@ BEGIN
     ' SELECT site_id, dimension, value_id, sum(change) FROM ' || changes
     || ' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3'
        ' ON CONFLICT (site_id, dimension, value_id) DO UPDATE SET weight = t.weight + excluded.weight';
-  -- A month the value had no weight in starts as what its later months hold.
-  IF TG_OP <> 'DELETE' THEN
-    EXECUTE 'INSERT INTO public.rollup_value_totals_since AS t'
-      ' (site_id, dimension, value_id, since, month_weight, weight)'
-      ' SELECT n.site_id, n.dimension, n.value_id, n.since, 0, coalesce('
-      '   (SELECT l.weight FROM public.rollup_value_totals_since l WHERE l.site_id = n.site_id'
-      '     AND l.dimension = n.dimension AND l.value_id = n.value_id AND l.since > n.since'
-      '     ORDER BY l.since LIMIT 1), 0)'
-      ' FROM (SELECT DISTINCT site_id, dimension, value_id, since FROM ' || changes || ') n'
-      ' ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING';
-  END IF;
-  -- Each change adds to its own month and to every earlier month of the value (summed per month
-  -- first: a value's days of one month are one change).
-  EXECUTE 'UPDATE public.rollup_value_totals_since t'
-    ' SET month_weight = t.month_weight + d.own, weight = t.weight + d.later FROM ('
-    '  SELECT e.site_id, e.dimension, e.value_id, e.since,'
-    '         coalesce(sum(c.change) FILTER (WHERE c.since = e.since), 0) AS own,'
-    '         sum(c.change) AS later'
-    '    FROM public.rollup_value_totals_since e JOIN'
-    '     (SELECT site_id, dimension, value_id, since, sum(change) AS change FROM ' || changes
-    || '      GROUP BY 1, 2, 3, 4) c'
-       '     ON c.site_id = e.site_id AND c.dimension = e.dimension AND c.value_id = e.value_id'
-       '    AND c.since >= e.since GROUP BY 1, 2, 3, 4) d'
-       ' WHERE t.site_id = d.site_id AND t.dimension = d.dimension AND t.value_id = d.value_id'
-       '   AND t.since = d.since';
-  -- A month left without weight bounds nothing its later months do not.
-  EXECUTE 'DELETE FROM public.rollup_value_totals_since t USING'
-    ' (SELECT DISTINCT site_id, dimension, value_id, since FROM ' || changes || ') n'
-    ' WHERE t.site_id = n.site_id AND t.dimension = n.dimension AND t.value_id = n.value_id'
-    '   AND t.since = n.since AND t.month_weight = 0';
+  -- One statement: the changed values' month rows are read once, by the primary key's prefix
+  -- (the transition tables have no statistics; looked up one month at a time, the planner took
+  -- the by-weight index, a scan of the site's whole dimension per month, which made a bulk load's
+  -- settling several times slower), their months' new weights summed from each month on, and
+  -- written by row id: a month the value had no row for gets one, a month left without weight
+  -- loses its row.
+  EXECUTE 'WITH c AS (SELECT site_id, dimension, value_id, since, sum(change) AS change FROM '
+    || changes || ' GROUP BY 1, 2, 3, 4),'
+       ' r AS (SELECT e.ctid AS row_id, e.site_id, e.dimension, e.value_id, e.since,'
+       '         e.month_weight, e.weight FROM public.rollup_value_totals_since e'
+       '         JOIN (SELECT DISTINCT site_id, dimension, value_id FROM c) v'
+       '           ON e.site_id = v.site_id AND e.dimension = v.dimension AND e.value_id = v.value_id),'
+       ' m AS (SELECT coalesce(r.site_id, c.site_id) AS site_id,'
+       '         coalesce(r.dimension, c.dimension) AS dimension,'
+       '         coalesce(r.value_id, c.value_id) AS value_id, coalesce(r.since, c.since) AS since,'
+       '         r.row_id, r.month_weight AS old_month_weight, r.weight AS old_weight,'
+       '         coalesce(r.month_weight, 0) + coalesce(c.change, 0) AS month_weight'
+       '         FROM r FULL JOIN c ON r.site_id = c.site_id AND r.dimension = c.dimension'
+       '           AND r.value_id = c.value_id AND r.since = c.since),'
+       ' s AS (SELECT m.*, sum(month_weight) OVER (PARTITION BY site_id, dimension, value_id'
+       '         ORDER BY since DESC) AS weight FROM m),'
+       ' updated AS (UPDATE public.rollup_value_totals_since t'
+       '   SET month_weight = s.month_weight, weight = s.weight FROM s'
+       '   WHERE t.ctid = s.row_id AND s.month_weight <> 0'
+       '     AND (s.month_weight, s.weight) <> (s.old_month_weight, s.old_weight)),'
+       ' emptied AS (DELETE FROM public.rollup_value_totals_since t USING s'
+       '   WHERE t.ctid = s.row_id AND s.month_weight = 0)'
+       ' INSERT INTO public.rollup_value_totals_since'
+       '   (site_id, dimension, value_id, since, month_weight, weight)'
+       ' SELECT site_id, dimension, value_id, since, month_weight, weight FROM s'
+       ' WHERE row_id IS NULL AND month_weight <> 0 ORDER BY 1, 2, 3, 4';
   RETURN NULL;
 END $$;
 
