@@ -174,17 +174,7 @@ std::string render_main_graph(pqxx::transaction_base& tx, const stats::query& q)
 }
 
 std::string render_breakdown_box(pqxx::transaction_base& tx, const stats::query& q) {
-  // The rows up to this page plus one: that one tells whether there is a next page.
-  auto rows = stats::breakdown(tx, [&] {
-    stats::query page = q;
-    page.limit = q.limit * q.page + 1;
-    page.page = 1;
-    return page;
-  }());
-  const bool more = rows.size() > q.limit * q.page;
-  rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(
-                                              std::min(rows.size(), q.limit * (q.page - 1))));
-  rows.resize(std::min(rows.size(), q.limit));
+  const auto [rows, more] = stats::breakdown_with_more(tx, q);
   json::writer w;
   w.begin_object()
       .key("property")

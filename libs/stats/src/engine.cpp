@@ -176,9 +176,11 @@ detail::request plan(const query& q, grouping by) {
   return r;
 }
 
-// The groups of one read of `q`, from rollups or raw events.
-std::vector<detail::group> read_source(pqxx::transaction_base& tx, const query& q, grouping by) {
-  const auto r = plan(q, by);
+// The groups of one read of `q`, from rollups or raw events. `more`: see detail::request::more.
+std::vector<detail::group> read_source(pqxx::transaction_base& tx, const query& q, grouping by,
+                                       bool* more = nullptr) {
+  auto r = plan(q, by);
+  r.more = more;
   // Rollup rows per hour exist for the site total only (events::rollup_bucket_ms); revenue rows
   // are per day.
   const bool hourly = by == grouping::bucket && q.step < interval::day;
@@ -206,11 +208,14 @@ query restricted_to(const query& q, const Groups& page) {
   return only;
 }
 
-std::vector<counted> read(pqxx::transaction_base& tx, const query& q, grouping by) {
+// `more` is passed on to a query read once (a query split in two reads raw events for its
+// breakdowns, whose page is not bounded).
+std::vector<counted> read(pqxx::transaction_base& tx, const query& q, grouping by,
+                          bool* more = nullptr) {
   const auto s = split_query(q);
   std::vector<counted> out;
   if (!s.visits) {
-    for (auto& g : read_source(tx, q, by)) {
+    for (auto& g : read_source(tx, q, by, more)) {
       out.push_back({std::move(g.key), g.counts, g.counts});
     }
     return out;
@@ -337,8 +342,11 @@ std::vector<result_row> timeseries(pqxx::transaction_base& tx, const query& q) {
   return out;
 }
 
-std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
-  const auto groups = read(tx, q, grouping::value);
+namespace {
+
+// Breakdown rows from the page's groups.
+std::vector<result_row> breakdown_rows(pqxx::transaction_base& tx, const query& q,
+                                       const std::vector<counted>& groups) {
   const std::int64_t base =
       wants(q, metric::conversion_rate)
           ? static_cast<std::int64_t>(aggregate(tx, without_goals(q)).values.front())
@@ -365,6 +373,32 @@ std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
     out.push_back(std::move(row));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q) {
+  return breakdown_rows(tx, q, read(tx, q, grouping::value));
+}
+
+breakdown_page breakdown_with_more(pqxx::transaction_base& tx, const query& q) {
+  if (reads_rollups_alone(q) && !detail::lists_page_goals(q, grouping::value)) {
+    // The rollup reader tells whether a value follows without ranking it, which a page bounded
+    // by totals could not do for the row after it (rollup_reader.cpp).
+    bool more = false;
+    auto rows = breakdown_rows(tx, q, read(tx, q, grouping::value, &more));
+    return {std::move(rows), more};
+  }
+  // The rows up to this page plus one: that one tells whether there is a next page.
+  query head = q;
+  head.limit = q.limit * q.page + 1;
+  head.page = 1;
+  auto rows = breakdown(tx, head);
+  const bool more = rows.size() > q.limit * q.page;
+  rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(
+                                              std::min(rows.size(), q.limit * (q.page - 1))));
+  rows.resize(std::min(rows.size(), q.limit));
+  return {std::move(rows), more};
 }
 
 query compared(const query& q) {

@@ -682,7 +682,10 @@ TEST_CASE("breakdown pages continue each other and equal slices of the whole bre
 // A site whose pages are 8 busy ones and a long uniform tail (datagen's tail_pages), so the last
 // row of a 9-row page is the best of thousands of tail pages, with a few visitors, as on the
 // benchmark's largest site. No heavy row sets it apart: the page is found by the values' totals
-// (rollup_reader.cpp), and must equal what summing every row of the range gives.
+// (rollup_reader.cpp), and must equal what summing every row of the range gives. A year of
+// history: the year is bounded by all-time totals, a month of it (all-time totals are far above
+// what a tail page did in a month) by the totals since the range's first month, including a month
+// whose last days are not settled yet and one that ends before the history does.
 TEST_CASE("a page ending in a long uniform tail is found by bounds and equals summing every row") {
   test_support::scoped_database db;
   pqxx::connection conn(db.dsn());
@@ -699,13 +702,14 @@ TEST_CASE("a page ending in a long uniform tail is found by bounds and equals su
   opts.sites.push_back({site, {}, 1});
   opts.seed = 5;
   opts.start_ms = jan_1;
-  opts.days = 90;
-  opts.target_events = 30'000;
-  opts.tail_pages = 10'000;
+  opts.days = 365;
+  opts.target_events = 120'000;
+  opts.tail_pages = 30'000;
   test_support::store_generated(conn, datagen::generate(opts));
 
   pqxx::read_transaction tx(conn);
-  for (const std::string dates : {"2026-01-01,2026-03-31", "2026-02-01,2026-03-31"}) {
+  for (const std::string dates :
+       {"2026-01-01,2026-12-31", "2026-12-02,2026-12-31", "2026-11-15,2026-12-14"}) {
     for (const std::string page : {"1", "2"}) {
       INFO(dates << " page " << page);
       auto q = stats::parse_query(
@@ -716,7 +720,7 @@ TEST_CASE("a page ending in a long uniform tail is found by bounds and equals su
            {"limit", "9"},
            {"page", page}},
           stats::view::breakdown,
-          {site, "UTC", "2026-04-01", "2026-01-01", jan_1 + 91 * std::int64_t{86'400'000}});
+          {site, "UTC", "2027-01-01", "2026-01-01", jan_1 + 366 * std::int64_t{86'400'000}});
       REQUIRE(q);
       // Every row of the range summed per value, best first (rollup_reader.cpp's order).
       std::vector<stats::result_row> summed;
@@ -742,10 +746,39 @@ TEST_CASE("a page ending in a long uniform tail is found by bounds and equals su
         CHECK(got[i].key == summed[i].key);
         CHECK(got[i].values == summed[i].values);
       }
-      // And the bounds are what answered.
+      // And the bounds are what answered, also when asked whether a value follows the page (a
+      // dashboard's "more"), which they tell without ranking the next value.
       CHECK(stats::detail::read_rollup_page_pruned(
           tx, {.q = &*q, .by = stats::detail::grouping::value}));
+      bool more = false;
+      CHECK(stats::detail::read_rollup_page_pruned(
+          tx, {.q = &*q, .by = stats::detail::grouping::value, .more = &more}));
+      CHECK(more);
+      const auto with_more = stats::breakdown_with_more(tx, *q);
+      CHECK(with_more.more);
+      REQUIRE(with_more.rows.size() == summed.size());
+      for (std::size_t i = 0; i < summed.size(); ++i) {
+        CHECK(with_more.rows[i].key == summed[i].key);
+        CHECK(with_more.rows[i].values == summed[i].values);
+      }
     }
+  }
+  // A page that ends with the breakdown's last value has nothing after it.
+  for (const auto& [limit, more] : {std::pair{"2", true}, std::pair{"3", false}}) {
+    INFO("limit " << limit);
+    auto q = stats::parse_query(
+        {{"period", "custom"},
+         {"date", "2026-12-02,2026-12-31"},
+         {"metrics", "visitors"},
+         {"property", "event:page"},
+         {"filters", "event:page==/|/pricing|/docs"},
+         {"limit", limit}},
+        stats::view::breakdown,
+        {site, "UTC", "2027-01-01", "2026-01-01", jan_1 + 366 * std::int64_t{86'400'000}});
+    REQUIRE(q);
+    const auto page = stats::breakdown_with_more(tx, *q);
+    CHECK(page.rows.size() == std::stoul(limit));
+    CHECK(page.more == more);
   }
 }
 

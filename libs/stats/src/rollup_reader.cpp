@@ -2,6 +2,7 @@
 // (docs/ROLLUPS.md).
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <optional>
 
 #include "sources.hpp"
@@ -171,10 +172,25 @@ constexpr std::size_t max_candidates = 2'000;
 // How many of the values with the highest bounds are read first, per value a page shows: they set
 // the visitor count that every other candidate's bound must reach.
 constexpr std::size_t first_candidates_per_value = 4;
+// Ranges starting at most this many months before their last month are bounded by the totals
+// since their first month (one list of max_candidates per month); longer ones by all-time totals,
+// which a range of a year or more is barely below and which are one list.
+constexpr int max_months_listed = 6;
 
-// Values by bound, highest first (ties by id), at most max_candidates + 1 of them: every value with
-// rows in the range that is not listed has a bound no higher than the last one listed.
-using values_by_bound = std::vector<bounded_value>;
+// Values by bound, highest first (ties by id). Every value whose bound is above `ceiling` is
+// listed, with its bound; every other value with rows in the range has a bound of at most
+// `ceiling`, whether it is listed or not (listed, its bound may be too low). Without a ceiling
+// every value with rows in the range is listed, with its bound.
+struct values_by_bound {
+  std::vector<bounded_value> values;
+  std::optional<std::int64_t> ceiling;
+};
+
+void sort_by_bound(std::vector<bounded_value>& values) {
+  std::sort(values.begin(), values.end(), [](const bounded_value& a, const bounded_value& b) {
+    return a.bound != b.bound ? a.bound > b.bound : a.id < b.id;
+  });
+}
 
 // Bounds over all time: the settled rows' weights per value (`rollup_value_totals`, kept by
 // triggers on `rollups_settled`), read in index order, plus the weights of the value's rows not
@@ -198,20 +214,121 @@ values_by_bound values_by_total(pqxx::transaction_base& tx, const request& r, di
       limit;
   values_by_bound listed;
   for (const auto& row : p.exec(tx, sql)) {
-    listed.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
+    listed.values.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
+  }
+  if (listed.values.size() > max_candidates) {
+    listed.ceiling = listed.values.back().bound;
+    listed.values.pop_back();
   }
   return listed;
+}
+
+// "YYYY-MM-DD" as a count of months.
+int month_number(const std::string& day) {
+  return std::stoi(day.substr(0, 4)) * 12 + std::stoi(day.substr(5, 2)) - 1;
+}
+
+int months_in_range(const query& q) {
+  return month_number(q.range.last_day) - month_number(q.range.first_day) + 1;
+}
+
+// The first days of the months the range touches, "YYYY-MM-01".
+std::vector<std::string> months_of(const query& q) {
+  std::vector<std::string> months;
+  for (int m = month_number(q.range.first_day); m <= month_number(q.range.last_day); ++m) {
+    const int month = m % 12 + 1;
+    months.push_back(std::to_string(m / 12) + (month < 10 ? "-0" : "-") + std::to_string(month) +
+                     "-01");
+  }
+  return months;
+}
+
+// Bounds from the range's first month on (`rollup_value_totals_since`, migration 0011): a value's
+// bound is its first row from that month on, which holds its weight from there on (its later rows
+// hold less, so it is also its largest), plus its rows in the range not settled yet.
+// Each month of the range lists its max_candidates heaviest values; a value missing from a month
+// whose list is full weighs at most that list's last weight there, so the largest of those is the
+// ceiling. A value listed above it is listed with its bound: its first month's row, which holds at
+// least as much, cannot have been left out. Months after the range hold no row of it.
+values_by_bound values_since_month(pqxx::transaction_base& tx, const request& r, dimension d,
+                                   const std::string& key_prefix) {
+  const query& q = *r.q;
+  parameters p;
+  const std::string of_values = value_conditions(p, q, d, key_prefix);
+  const auto months = months_of(q);
+  const std::string first_month = p.add(months.front()) + "::date";
+  const std::string per_month = p.add(static_cast<std::int64_t>(max_candidates));
+  const std::string of_rows = row_conditions(p, q, d, key_prefix);
+  // The months as an array, not generate_series: the planner takes that for 1,000 rows and then
+  // compiles the statement (JIT), which costs more than the whole read.
+  const std::string sql =
+      "SELECT m.since, r.value_id, r.weight FROM unnest(" + p.add_array(months) +
+      "::date[]) m (since) CROSS JOIN LATERAL (SELECT r.value_id, r.weight"
+      " FROM rollup_value_totals_since r WHERE " +
+      of_values + " AND r.since = m.since ORDER BY r.weight DESC LIMIT " + per_month +
+      ") r UNION ALL SELECT NULL, u.value_id, coalesce(s.weight, 0) + greatest(u.weight, 0) FROM"
+      " (SELECT r.site_id, r.dimension, r.value_id,"
+      "  sum(plumb_rollup_weight(r.dimension, r.pageviews, r.events, r.visits)) AS weight"
+      "  FROM rollups r WHERE " +
+      of_rows +
+      " GROUP BY 1, 2, 3) u LEFT JOIN LATERAL (SELECT s.weight FROM rollup_value_totals_since s"
+      " WHERE s.site_id = u.site_id AND s.dimension = u.dimension AND s.value_id = u.value_id"
+      " AND s.since >= " +
+      first_month + " ORDER BY s.since LIMIT 1) s ON true";
+  // Per month: how many values its list holds and its last weight.
+  std::map<std::string, std::pair<std::size_t, std::int64_t>> lists;
+  std::map<std::int64_t, std::int64_t> bounds;
+  for (const auto& row : p.exec(tx, sql)) {
+    const auto id = row[1].as<std::int64_t>();
+    const auto weight = row[2].as<std::int64_t>();
+    if (!row[0].is_null()) {
+      auto& [listed, last] = lists[row[0].as<std::string>()];
+      last = listed++ == 0 ? weight : std::min(last, weight);
+    }
+    const auto [it, added] = bounds.try_emplace(id, weight);
+    if (!added) {
+      it->second = std::max(it->second, weight);
+    }
+  }
+  values_by_bound listed;
+  for (const auto& [month, list] : lists) {
+    if (list.first >= max_candidates) {
+      listed.ceiling = std::max(listed.ceiling.value_or(list.second), list.second);
+    }
+  }
+  for (const auto& [id, bound] : bounds) {
+    listed.values.push_back({id, bound});
+  }
+  sort_by_bound(listed.values);
+  return listed;
+}
+
+// Whether a value other than those of `listed` has rows in the range: the first such row ends
+// the read, and the listed values' own rows are all it can pass before one.
+bool value_follows(pqxx::transaction_base& tx, const request& r, dimension d,
+                   const std::string& key_prefix, const std::vector<value_group>& listed) {
+  std::vector<std::string> ids;
+  for (const auto& v : listed) {
+    ids.push_back(std::to_string(v.id));
+  }
+  parameters p;
+  const std::string where = row_conditions(p, *r.q, d, key_prefix) + " AND r.value_id <> ALL(" +
+                            p.add_array(ids) + "::bigint[])";
+  return !p.exec(tx, "SELECT 1 FROM " + rollup_rows(where) + " LIMIT 1").empty();
 }
 
 // One page of a breakdown from the values whose bound can reach it. The first values by bound are
 // read exactly; the page's last row among them has `last` visitors (visits for sort_by_visits),
 // and the true page's last row has at least as many, so only values with a bound >= last can be
-// on the page: those are read exactly, and every other value is skipped. nullopt when more than
-// max_candidates values reach `last`.
+// on the page. When the bounds are not all known that far down (last <= ceiling), every value
+// above the ceiling is read instead, and the page stands only if its last row is above the
+// ceiling too. Those values are read exactly, and every other value is skipped. nullopt when more
+// than max_candidates values would be read, or the page ends at or below the ceiling.
 std::optional<std::vector<group>> page_within_bounds(pqxx::transaction_base& tx, const request& r,
                                                      dimension d, const std::string& key_prefix,
-                                                     const values_by_bound& values) {
+                                                     const values_by_bound& listed) {
   const query& q = *r.q;
+  const auto& values = listed.values;
   const auto offset = (q.page - 1) * q.limit;
   const auto wanted = offset + q.limit;
   // The best values among values[from, to), best first.
@@ -222,12 +339,17 @@ std::optional<std::vector<group>> page_within_bounds(pqxx::transaction_base& tx,
     }
     return read_values(tx, r, d, key_prefix, 0, wanted, &ids);
   };
+  // Whether the page's last row is above every value whose bound is unknown.
+  const auto clears_ceiling = [&](const std::vector<value_group>& best) {
+    return !listed.ceiling || (best.size() >= wanted && rank_of(r, best[wanted - 1].g) > *listed.ceiling);
+  };
   const std::size_t first = std::min(values.size(), wanted * first_candidates_per_value);
   auto best = read_range(0, first);
   const std::int64_t last = best.size() < wanted ? 0 : rank_of(r, best.back().g);
+  const std::int64_t reach = clears_ceiling(best) ? last : *listed.ceiling + 1;
   const auto reaching = static_cast<std::size_t>(
       std::partition_point(values.begin(), values.end(),
-                           [&](const bounded_value& v) { return v.bound >= last; }) -
+                           [&](const bounded_value& v) { return v.bound >= reach; }) -
       values.begin());
   if (reaching > max_candidates) {
     return std::nullopt;
@@ -239,6 +361,12 @@ std::optional<std::vector<group>> page_within_bounds(pqxx::transaction_base& tx,
     std::sort(best.begin(), best.end(),
               [&](const value_group& a, const value_group& b) { return ranks_before(r, a, b); });
   }
+  if (!clears_ceiling(best)) {
+    return std::nullopt;
+  }
+  if (r.more != nullptr) {
+    *r.more = best.size() > wanted || value_follows(tx, r, d, key_prefix, best);
+  }
   std::vector<group> page;
   for (std::size_t i = offset; i < std::min(wanted, best.size()); ++i) {
     page.push_back(std::move(best[i].g));
@@ -247,15 +375,17 @@ std::optional<std::vector<group>> page_within_bounds(pqxx::transaction_base& tx,
 }
 
 // One page of a breakdown without summing every row of the range, which for a busy dimension over
-// a year is millions of rows with a visitor sketch each. nullopt: the bounds do not prune enough
-// (a short range of a long history, where all-time totals are far above what values did in the
-// range); sum every row instead.
+// a year is millions of rows with a visitor sketch each. nullopt: the bounds do not prune enough;
+// sum every row instead.
 std::optional<std::vector<group>> read_values_pruned(pqxx::transaction_base& tx, const request& r,
                                                      dimension d, const std::string& key_prefix) {
   if (r.q->page * r.q->limit > max_candidates) {
     return std::nullopt;  // a page this deep is past every value the bounds could list
   }
-  return page_within_bounds(tx, r, d, key_prefix, values_by_total(tx, r, d, key_prefix));
+  return page_within_bounds(tx, r, d, key_prefix,
+                            months_in_range(*r.q) <= max_months_listed
+                                ? values_since_month(tx, r, d, key_prefix)
+                                : values_by_total(tx, r, d, key_prefix));
 }
 
 // Revenue rows ("goal\x1fCURRENCY") summed per group; goal filters test the goal part.
@@ -330,7 +460,14 @@ std::vector<group> read_rollups(pqxx::transaction_base& tx, const request& r) {
     if (auto pruned = read_rollup_page_pruned(tx, r)) {
       groups = std::move(*pruned);
     } else {
-      for (auto& v : read_values(tx, r, d, key_prefix, (q.page - 1) * q.limit, q.limit)) {
+      // One more value than the page, when asked whether one follows it.
+      auto values = read_values(tx, r, d, key_prefix, (q.page - 1) * q.limit,
+                                q.limit + (r.more != nullptr ? 1 : 0));
+      if (r.more != nullptr) {
+        *r.more = values.size() > q.limit;
+        values.resize(std::min(values.size(), q.limit));
+      }
+      for (auto& v : values) {
         groups.push_back(std::move(v.g));
       }
     }

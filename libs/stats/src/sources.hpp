@@ -39,6 +39,9 @@ struct request {
   // Value groupings: sort by exits (exit pages) instead of visitors; page = q->limit rows from
   // (q->page - 1) * q->limit.
   bool sort_by_visits = false;
+  // Value groupings read by read_rollups: when set, whether any value follows the page is stored
+  // here (the page's last row then need not be ranked against the next one).
+  bool* more = nullptr;
 };
 
 struct group {

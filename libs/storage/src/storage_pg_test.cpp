@@ -299,3 +299,90 @@ TEST_CASE("value totals follow every change of the settled rows and site deletio
   CHECK(total(sites[1], events::dimension::total) == 1);
   CHECK(mismatches() == 0);
 }
+
+TEST_CASE("totals since each month follow every change of the settled rows in any month order") {
+  test_support::scoped_database db;
+  pqxx::connection conn(db.dsn());
+  storage::migrate(conn);
+  const auto sites = make_sites(conn, {"UTC", "UTC"});
+  constexpr std::int64_t day_ms = 86'400'000;
+  constexpr std::int64_t jan_15 = 1'768'435'200'000;  // 2026-01-15T00:00Z
+  constexpr std::int64_t feb_10 = 1'770'681'600'000;  // 2026-02-10T00:00Z
+  constexpr std::int64_t march_1 = 1'772'323'200'000;  // 2026-03-01T00:00Z
+  const auto now = core::from_unix_ms(march_1 + 4 * day_ms);
+  storage::event_writer writer;
+  const auto write_and_settle = [&](std::vector<storage::stored_event> events) {
+    writer.write(conn, events);
+    storage::settle_rollups(conn, now);
+  };
+  // The site total's weight from the start of `month` on; -1 without a row for that month.
+  const auto since = [&](std::int64_t site, const char* month) {
+    pqxx::work tx(conn);
+    const auto row = tx.exec_params(
+        "SELECT weight FROM rollup_value_totals_since WHERE site_id = $1 AND dimension = $2"
+        " AND since = $3::date",
+        site, static_cast<int>(events::dimension::total), month);
+    return row.empty() ? std::int64_t{-1} : row[0][0].as<std::int64_t>();
+  };
+  // Rows that are not what summing the settled rows gives: each month with weight has a row with
+  // that month's weight and the weight of it and every later month; no other month has a row.
+  const auto mismatches = [&] {
+    pqxx::work tx(conn);
+    return tx
+        .exec1(
+            "WITH m AS (SELECT site_id, dimension, value_id,"
+            "  date_trunc('month', bucket)::date AS since, sum(weight) AS month_weight"
+            "  FROM rollups_settled GROUP BY 1, 2, 3, 4 HAVING sum(weight) <> 0),"
+            " expected AS (SELECT *, sum(month_weight) OVER (PARTITION BY site_id, dimension,"
+            "  value_id ORDER BY since DESC) AS weight FROM m)"
+            " SELECT count(*) FROM rollup_value_totals_since t FULL JOIN expected e"
+            " USING (site_id, dimension, value_id, since)"
+            " WHERE t.month_weight IS DISTINCT FROM e.month_weight"
+            " OR t.weight IS DISTINCT FROM e.weight")[0]
+        .as<int>();
+  };
+  // 1 and 2 March settle, 4 March stays in rollups.
+  write_and_settle({pageview(sites[0], march_1 + 1'000, 1), pageview(sites[0], march_1 + day_ms, 2),
+                    pageview(sites[0], march_1 + 3 * day_ms, 3),
+                    pageview(sites[1], march_1 + 1'000, 4)});
+  CHECK(since(sites[0], "2026-03-01") == 2);
+  CHECK(since(sites[1], "2026-03-01") == 1);
+  CHECK(mismatches() == 0);
+  // An earlier month starts from the later ones.
+  write_and_settle({pageview(sites[0], jan_15, 5)});
+  CHECK(since(sites[0], "2026-01-01") == 3);
+  CHECK(since(sites[0], "2026-03-01") == 2);
+  // A month between two: it starts from the next one, and the one before it grows.
+  write_and_settle({pageview(sites[0], feb_10, 6), pageview(sites[0], feb_10 + 1'000, 7)});
+  CHECK(since(sites[0], "2026-01-01") == 5);
+  CHECK(since(sites[0], "2026-02-01") == 4);
+  CHECK(since(sites[0], "2026-03-01") == 2);
+  CHECK(mismatches() == 0);
+  // A late event of a settled day is merged (an update of the settled row): every month up to its
+  // own grows.
+  write_and_settle({pageview(sites[0], march_1 + 2'000, 8)});
+  CHECK(since(sites[0], "2026-01-01") == 6);
+  CHECK(since(sites[0], "2026-02-01") == 5);
+  CHECK(since(sites[0], "2026-03-01") == 3);
+  CHECK(mismatches() == 0);
+  {
+    pqxx::work tx(conn);
+    // As retention expiry does: February's only day leaves, and so does its month.
+    tx.exec_params("DELETE FROM rollups_settled WHERE site_id = $1 AND bucket >= $2 AND bucket < $3",
+                   sites[0], core::format_utc(feb_10), core::format_utc(feb_10 + day_ms));
+    tx.commit();
+  }
+  CHECK(since(sites[0], "2026-01-01") == 4);
+  CHECK(since(sites[0], "2026-02-01") == -1);
+  CHECK(since(sites[0], "2026-03-01") == 3);
+  CHECK(mismatches() == 0);
+  {
+    pqxx::work tx(conn);
+    storage::delete_site(tx, sites[0]);
+    tx.commit();
+  }
+  CHECK(since(sites[0], "2026-01-01") == -1);
+  CHECK(since(sites[0], "2026-03-01") == -1);
+  CHECK(since(sites[1], "2026-03-01") == 1);
+  CHECK(mismatches() == 0);
+}

@@ -46,6 +46,13 @@ std::vector<result_row> timeseries(pqxx::transaction_base& tx, const query& q);
 // One page of values of q.breakdown, most visitors first (exit pages: most exits), then by value.
 std::vector<result_row> breakdown(pqxx::transaction_base& tx, const query& q);
 
+// breakdown() and whether any value follows the page (a dashboard's "more").
+struct breakdown_page {
+  std::vector<result_row> rows;
+  bool more = false;
+};
+breakdown_page breakdown_with_more(pqxx::transaction_base& tx, const query& q);
+
 // `q` over the range its comparison names; q.compare must not be none.
 query compared(const query& q);
 
