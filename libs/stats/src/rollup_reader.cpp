@@ -245,7 +245,9 @@ std::vector<std::string> months_of(const query& q) {
 
 // Bounds from the range's first month on (`rollup_value_totals_since`, migration 0011): a value's
 // bound is its first row from that month on, which holds its weight from there on (its later rows
-// hold less, so it is also its largest), plus its rows in the range not settled yet.
+// hold less, so it is also its largest, which is how values with rows not settled yet look it up:
+// by the primary key, not by the by-weight index that a lookup ordered by month would tempt the
+// planner into), plus its rows in the range not settled yet.
 // Each month of the range lists its max_candidates heaviest values; a value missing from a month
 // whose list is full weighs at most that list's last weight there, so the largest of those is the
 // ceiling. A value listed above it is listed with its bound: its first month's row, which holds at
@@ -271,10 +273,10 @@ values_by_bound values_since_month(pqxx::transaction_base& tx, const request& r,
       "  sum(plumb_rollup_weight(r.dimension, r.pageviews, r.events, r.visits)) AS weight"
       "  FROM rollups r WHERE " +
       of_rows +
-      " GROUP BY 1, 2, 3) u LEFT JOIN LATERAL (SELECT s.weight FROM rollup_value_totals_since s"
-      " WHERE s.site_id = u.site_id AND s.dimension = u.dimension AND s.value_id = u.value_id"
-      " AND s.since >= " +
-      first_month + " ORDER BY s.since LIMIT 1) s ON true";
+      " GROUP BY 1, 2, 3) u LEFT JOIN LATERAL (SELECT max(s.weight) AS weight"
+      " FROM rollup_value_totals_since s WHERE s.site_id = u.site_id"
+      " AND s.dimension = u.dimension AND s.value_id = u.value_id AND s.since >= " +
+      first_month + ") s ON true";
   // Per month: how many values its list holds and its last weight.
   std::map<std::string, std::pair<std::size_t, std::int64_t>> lists;
   std::map<std::int64_t, std::int64_t> bounds;

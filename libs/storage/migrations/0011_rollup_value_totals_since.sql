@@ -24,8 +24,8 @@ SELECT plumb_protect_site_data('rollup_value_totals_since');
 -- changed value's row first, so two transactions changing one value's months run one after the
 -- other and each reads the other's committed rows (statements of a plpgsql function take a new
 -- snapshot under READ COMMITTED; under REPEATABLE READ the second fails on that row instead).
--- Without that, a month inserted next to a concurrent change could start from a stale later
--- month and be too low.
+-- Without that, a statement could sum a value's months while another transaction's change to
+-- them is not committed yet, and write totals that leave that change out: too low.
 CREATE OR REPLACE FUNCTION plumb_total_settled_weights() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
