@@ -495,7 +495,8 @@ bench_dashboard() {
   local -a args=() weights=()
   ensure_packages "${PACKAGES[@]}"
   build_release
-  start_test_datastores
+  # The dataset has its own PostgreSQL cluster (below); the dashboard needs a Redis.
+  start_test_datastores redis-only
   if [[ ${PLUMB_BENCH_FRESH:-0} == 1 || $(cat "$data/size" 2>/dev/null) != "$size" ]]; then
     pg_stop "$data/pg"
     rm -rf -- "$data"

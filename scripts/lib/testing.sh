@@ -10,10 +10,11 @@ CTEST_NOISE='^Internal ctest changing into directory|^Test project |^ *Start +[0
 CTEST_NOISE+='|^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed +[0-9.]+ sec$'
 CTEST_NOISE+='|^Label Time Summary:|^[a-z0-9_]+ += +[0-9.]+ sec\*proc|^Total Test time|^$'
 
-# start_test_datastores: PostgreSQL and Redis on free random loopback ports in a fresh
-# var/test-* directory, removed again on exit (kept when PLUMB_KEEP_TEST_VAR=1).
+# start_test_datastores [redis-only]: PostgreSQL and Redis (or Redis alone) on free random loopback
+# ports in a fresh var/test-* directory, removed again on exit (kept when PLUMB_KEEP_TEST_VAR=1).
 start_test_datastores() {
-  local pg_port redis_port
+  local pg_port redis_port with_pg=1
+  [[ ${1:-} != redis-only ]] || with_pg=0
   mkdir -p "$VAR_DIR"
   chmod 755 "$VAR_DIR"
   TEST_DIR=$(mktemp -d "$VAR_DIR/test-$(date +%Y%m%d-%H%M%S)-XXXX")
@@ -21,14 +22,18 @@ start_test_datastores() {
   trap cleanup_test_datastores EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  say "starting test PostgreSQL and Redis in $(rel "$TEST_DIR")"
   pg_port=$(random_free_port)
   redis_port=$(random_free_port "$pg_port")
-  pg_ensure "$TEST_DIR/pg" "$pg_port" "$TEST_DIR/secrets/pg-password" "$TEST_DIR/log/postgres.log"
+  if ((with_pg)); then
+    say "starting test PostgreSQL and Redis in $(rel "$TEST_DIR")"
+    pg_ensure "$TEST_DIR/pg" "$pg_port" "$TEST_DIR/secrets/pg-password" "$TEST_DIR/log/postgres.log"
+    # Superuser on the maintenance database: each test creates and drops its own database.
+    PLUMB_TEST_PG_DSN="postgresql://plumb:$(read_secret "$TEST_DIR/secrets/pg-password")@127.0.0.1:$pg_port/postgres"
+  else
+    say "starting test Redis in $(rel "$TEST_DIR")"
+  fi
   redis_ensure "$TEST_DIR/redis" "$redis_port" "$TEST_DIR/secrets/redis-password" \
     "$TEST_DIR/log/redis.log"
-  # Superuser on the maintenance database: each test creates and drops its own database.
-  PLUMB_TEST_PG_DSN="postgresql://plumb:$(read_secret "$TEST_DIR/secrets/pg-password")@127.0.0.1:$pg_port/postgres"
   PLUMB_TEST_REDIS_URL="redis://:$(read_secret "$TEST_DIR/secrets/redis-password")@127.0.0.1:$redis_port/0"
   PLUMB_TEST_BIN_DIR=$BUILD_DIR
   export PLUMB_TEST_PG_DSN PLUMB_TEST_REDIS_URL PLUMB_TEST_BIN_DIR
