@@ -85,6 +85,9 @@ port = $port
 unix_socket_directories = '${run//\'/\'\'}'
 max_connections = 200
 shared_buffers = 256MB
+# Reloads the shared buffers' pages after a restart (their list is saved at shutdown and every
+# 5 minutes), so the first reports after a restart do not read the rollups' hot pages from disk.
+shared_preload_libraries = 'pg_prewarm'
 fsync = on
 timezone = 'UTC'
 log_timezone = 'UTC'
