@@ -343,7 +343,8 @@ std::optional<std::vector<group>> page_within_bounds(pqxx::transaction_base& tx,
   };
   // Whether the page's last row is above every value whose bound is unknown.
   const auto clears_ceiling = [&](const std::vector<value_group>& best) {
-    return !listed.ceiling || (best.size() >= wanted && rank_of(r, best[wanted - 1].g) > *listed.ceiling);
+    return !listed.ceiling ||
+           (best.size() >= wanted && rank_of(r, best[wanted - 1].g) > *listed.ceiling);
   };
   const std::size_t first = std::min(values.size(), wanted * first_candidates_per_value);
   auto best = read_range(0, first);

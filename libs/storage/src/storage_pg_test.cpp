@@ -44,7 +44,8 @@ TEST_CASE("migrations apply once and record their version") {
   CHECK(second.applied.empty());
   CHECK(second.current_version == first.current_version);
   pqxx::work tx(conn);
-  CHECK(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<std::size_t>() == first.applied.size());
+  CHECK(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<std::size_t>() ==
+        first.applied.size());
 }
 
 TEST_CASE("accounts, sites and API keys validate input and refuse duplicates") {
@@ -306,8 +307,8 @@ TEST_CASE("totals since each month follow every change of the settled rows in an
   storage::migrate(conn);
   const auto sites = make_sites(conn, {"UTC", "UTC"});
   constexpr std::int64_t day_ms = 86'400'000;
-  constexpr std::int64_t jan_15 = 1'768'435'200'000;  // 2026-01-15T00:00Z
-  constexpr std::int64_t feb_10 = 1'770'681'600'000;  // 2026-02-10T00:00Z
+  constexpr std::int64_t jan_15 = 1'768'435'200'000;   // 2026-01-15T00:00Z
+  constexpr std::int64_t feb_10 = 1'770'681'600'000;   // 2026-02-10T00:00Z
   constexpr std::int64_t march_1 = 1'772'323'200'000;  // 2026-03-01T00:00Z
   const auto now = core::from_unix_ms(march_1 + 4 * day_ms);
   storage::event_writer writer;
@@ -368,8 +369,9 @@ TEST_CASE("totals since each month follow every change of the settled rows in an
   {
     pqxx::work tx(conn);
     // As retention expiry does: February's only day leaves, and so does its month.
-    tx.exec_params("DELETE FROM rollups_settled WHERE site_id = $1 AND bucket >= $2 AND bucket < $3",
-                   sites[0], core::format_utc(feb_10), core::format_utc(feb_10 + day_ms));
+    tx.exec_params(
+        "DELETE FROM rollups_settled WHERE site_id = $1 AND bucket >= $2 AND bucket < $3", sites[0],
+        core::format_utc(feb_10), core::format_utc(feb_10 + day_ms));
     tx.commit();
   }
   CHECK(since(sites[0], "2026-01-01") == 4);

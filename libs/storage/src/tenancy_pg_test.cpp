@@ -19,11 +19,20 @@ using namespace plumb;
 namespace {
 
 // Tables holding tenant rows that the dashboard reads, each with the column naming the tenant.
-const std::vector<std::string> tenant_tables{
-    "accounts",        "sites",   "site_memberships", "invitations",
-    "api_keys",        "goals",   "shared_links",     "events",
-    "dropped_events",  "rollups", "rollups_settled",  "rollup_value_totals",
-    "rollup_value_totals_since", "dimension_values"};
+const std::vector<std::string> tenant_tables{"accounts",
+                                             "sites",
+                                             "site_memberships",
+                                             "invitations",
+                                             "api_keys",
+                                             "goals",
+                                             "shared_links",
+                                             "events",
+                                             "dropped_events",
+                                             "rollups",
+                                             "rollups_settled",
+                                             "rollup_value_totals",
+                                             "rollup_value_totals_since",
+                                             "dimension_values"};
 
 struct two_tenants {
   std::int64_t account_a = 0, account_b = 0, site_a = 0, site_b = 0;
@@ -119,10 +128,10 @@ TEST_CASE("as the dashboard role: no principal sees nothing, another tenant sees
   SECTION("acting as tenant B, nothing of tenant A is visible or changeable") {
     pqxx::work tx(dashboard);
     storage::act_as_account(tx, t.account_b);
-    for (const auto& table : {"sites", "site_memberships", "goals", "shared_links", "invitations",
-                              "events", "dropped_events", "rollups", "rollups_settled",
-                              "rollup_value_totals", "rollup_value_totals_since",
-                              "dimension_values"}) {
+    for (const auto& table :
+         {"sites", "site_memberships", "goals", "shared_links", "invitations", "events",
+          "dropped_events", "rollups", "rollups_settled", "rollup_value_totals",
+          "rollup_value_totals_since", "dimension_values"}) {
       INFO(table);
       CHECK(tx.exec1(std::string("SELECT count(*) FROM ") + table + " WHERE " +
                      (std::string(table) == "sites" ? "id" : "site_id") + " = " +
