@@ -171,10 +171,11 @@ void worker::maintain() {
   const auto retention = storage::apply_retention(*pg_, now);
   const auto settled = storage::settle_rollups(*pg_, now);
   if (!created.empty() || !retention.partitions_dropped.empty() || retention.events_deleted > 0 ||
-      retention.rollups_deleted > 0 || settled > 0) {
+      retention.rollups_deleted > 0 || retention.visit_rows_deleted > 0 || settled > 0) {
     log_.info("maintenance", {{"partitions_created", static_cast<std::int64_t>(created.size())},
                               {"events_deleted", retention.events_deleted},
                               {"rollups_deleted", retention.rollups_deleted},
+                              {"visit_rows_deleted", retention.visit_rows_deleted},
                               {"rollups_settled", settled},
                               {"partitions_dropped",
                                static_cast<std::int64_t>(retention.partitions_dropped.size())}});

@@ -189,7 +189,9 @@ std::vector<detail::group> read_source(pqxx::transaction_base& tx, const query& 
   if (detail::lists_page_goals(q, by)) {
     return detail::read_goal_breakdown(tx, r, rollups);
   }
-  auto groups = rollups ? detail::read_rollups(tx, r) : detail::read_events(tx, r);
+  auto groups = rollups                        ? detail::read_rollups(tx, r)
+                : detail::visit_rows_answer(r) ? detail::read_visit_rows(tx, r)
+                                               : detail::read_events(tx, r);
   detail::count_goal_pageviews(q, groups);
   return groups;
 }

@@ -617,6 +617,63 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("views on several visit properties read visit rows of built days, events elsewhere") {
+  auto& d = shared_dataset();
+  // Every row of every view, as text.
+  const auto answer = [&](pqxx::transaction_base& tx, const std::string& zone) {
+    std::vector<std::string> out;
+    const auto add = [&](const std::string& key, const std::vector<double>& values) {
+      std::string line = key;
+      for (const auto v : values) {
+        line += " " + std::to_string(v);
+      }
+      out.push_back(line);
+    };
+    const std::string base = periods[0] + "&limit=1000&metrics=" + visit_metrics +
+                             "&filters=visit:source==Google|Bing;visit:device==";
+    add("",
+        stats::aggregate(tx, make_query(d, zone, base + "desktop", stats::view::aggregate)).values);
+    for (const auto& row :
+         stats::timeseries(tx, make_query(d, zone, base + "mobile", stats::view::timeseries))) {
+      add(row.key, row.values);
+    }
+    for (const auto& property : {"visit:country", "visit:exit_page", "visit:entry_page"}) {
+      for (const auto& row :
+           stats::breakdown(tx, make_query(d, zone, base + "desktop&property=" + property,
+                                           stats::view::breakdown))) {
+        add(row.key, row.values);
+      }
+    }
+    return out;
+  };
+  pqxx::connection conn(d.db.dsn());
+  for (const auto& zone : zones) {
+    INFO(zone);
+    const std::string base = periods[0] + "&limit=1000&metrics=" + visit_metrics +
+                             "&filters=visit:source==Google|Bing;visit:device==desktop";
+    CHECK_FALSE(check(zone, base, stats::view::aggregate));
+    CHECK_FALSE(check(zone, base, stats::view::timeseries));
+    for (const auto& property : {"visit:country", "visit:exit_page", "visit:entry_page"}) {
+      CHECK_FALSE(check(zone, base + "&property=" + property, stats::view::breakdown));
+    }
+    const auto site = d.sites.at(zone);
+    pqxx::work tx(conn);
+    const auto as_stored = answer(tx, zone);
+    REQUIRE(as_stored.size() > 20);
+    // Built days are read from the visit rows: changing those changes the answer...
+    tx.exec_params("UPDATE visits SET pageviews = pageviews + 1 WHERE site_id = $1", site);
+    CHECK(answer(tx, zone) != as_stored);
+    // ...and days not built are grouped from their events, to the same answer as the rows.
+    tx.exec_params(
+        "DELETE FROM visit_days WHERE site_id = $1 AND extract(day FROM day)::int % 3 = 0", site);
+    tx.exec_params("UPDATE visits SET pageviews = pageviews - 1 WHERE site_id = $1", site);
+    CHECK(answer(tx, zone) == as_stored);
+    tx.exec_params("DELETE FROM visit_days WHERE site_id = $1", site);
+    tx.exec_params("UPDATE visits SET pageviews = pageviews + 1 WHERE site_id = $1", site);
+    CHECK(answer(tx, zone) == as_stored);
+  }
+}
+
 TEST_CASE("filter values are data, never SQL") {
   auto& d = shared_dataset();
   pqxx::connection conn(d.db.dsn());

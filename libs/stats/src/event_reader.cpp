@@ -88,12 +88,6 @@ std::string text_condition(parameters& p, const std::string& expr, const filter&
   return "false";
 }
 
-std::string id_condition(parameters& p, const std::string& site, const std::string& column,
-                         const filter& f) {
-  const bool negated = f.op == filter_op::is_not || f.op == filter_op::does_not_contain;
-  return column + (negated ? " NOT IN " : " IN ") + matching_ids(p, site, f, "");
-}
-
 // AND of the filters on event properties, on alias `e` ("true" when none).
 std::string event_match(parameters& p, const std::string& site, const std::string& pageview_id,
                         const query& q) {
@@ -368,35 +362,10 @@ std::vector<group> read_events(pqxx::transaction_base& tx, const request& r) {
     if (row[0].is_null()) {
       continue;
     }
-    group g;
-    g.key = row[0].as<std::string>();
-    g.counts.visitors = row[1].as<std::int64_t>();
-    g.counts.pageviews = row[2].as<std::int64_t>();
-    g.counts.events = row[3].as<std::int64_t>();
-    g.counts.visits = row[4].as<std::int64_t>();
-    g.counts.bounces = row[5].as<std::int64_t>();
-    g.counts.duration_ms = row[6].as<std::int64_t>();
-    g.counts.revenue = row[7].as<double>();
-    g.counts.revenue_events = row[8].as<std::int64_t>();
-    groups.push_back(std::move(g));
+    groups.push_back(tallied_group(row));
   }
-  if (id_keys && !groups.empty()) {
-    // Keys are dictionary ids: their values, looked up apart (so no join above may pick a loop).
-    std::vector<std::string> ids;
-    for (const auto& g : groups) {
-      ids.push_back(g.key);
-    }
-    parameters lookup;
-    const std::string sql_ids =
-        "SELECT id::text, value FROM dimension_values WHERE site_id = " + lookup.add(q.site_id) +
-        " AND id = ANY(" + lookup.add_array(ids) + "::bigint[])";
-    std::map<std::string, std::string> values;
-    for (const auto& row : lookup.exec(tx, sql_ids)) {
-      values.emplace(row[0].as<std::string>(), row[1].as<std::string>());
-    }
-    for (auto& g : groups) {
-      g.key = values.at(g.key);
-    }
+  if (id_keys) {
+    label_ids(tx, q.site_id, groups);
   }
   return groups;
 }

@@ -56,6 +56,10 @@ std::vector<group> read_rollups(pqxx::transaction_base& tx, const request& r);
 std::optional<std::vector<group>> read_rollup_page_pruned(pqxx::transaction_base& tx,
                                                           const request& r);
 std::vector<group> read_events(pqxx::transaction_base& tx, const request& r);
+// Whether read_visit_rows answers `r`: views whose every filter, and breakdown if any, is a visit
+// property, grouped by day or longer intervals, without revenue (visit_reader.cpp).
+bool visit_rows_answer(const request& r);
+std::vector<group> read_visit_rows(pqxx::transaction_base& tx, const request& r);
 
 // Bound parameters of one statement: add() returns the placeholder ("$3").
 class parameters {
@@ -88,6 +92,19 @@ std::string rollup_rows(const std::string& where);
 // rollups, `prefix` is "key\x1f"). `site` is the site id's placeholder.
 std::string matching_ids(parameters& p, const std::string& site, const filter& f,
                          const std::string& prefix);
+
+// SQL condition: `column` (a dictionary id) is among the values `f` matches, or not among them
+// for a negated filter.
+std::string id_condition(parameters& p, const std::string& site, const std::string& column,
+                         const filter& f);
+
+// A group from a row of key, visitors, pageviews, events, visits, bounces, duration_ms, revenue,
+// revenue_events (the raw-event and visit-row readers' columns; the key not NULL).
+group tallied_group(const pqxx::row& row);
+
+// Replaces the groups' keys, dictionary ids, by their values, looked up apart (so no join in the
+// statement that counted them may pick a loop over a large dictionary).
+void label_ids(pqxx::transaction_base& tx, std::int64_t site_id, std::vector<group>& groups);
 
 // Pageview goals (goals.cpp). Whether a filter names one (such queries read raw events).
 bool has_page_goal_filter(const query& q);

@@ -1,3 +1,5 @@
+#include <map>
+
 #include "sources.hpp"
 
 namespace plumb::stats::detail {
@@ -62,6 +64,47 @@ std::string matching_ids(parameters& p, const std::string& site, const filter& f
   }
   return "(SELECT id FROM dimension_values WHERE site_id = " + site + " AND value " +
          (exact ? "= ANY(" : "LIKE ANY(") + p.add_array(texts) + "))";
+}
+
+std::string id_condition(parameters& p, const std::string& site, const std::string& column,
+                         const filter& f) {
+  const bool negated = f.op == filter_op::is_not || f.op == filter_op::does_not_contain;
+  return column + (negated ? " NOT IN " : " IN ") + matching_ids(p, site, f, "");
+}
+
+group tallied_group(const pqxx::row& row) {
+  group g;
+  g.key = row[0].as<std::string>();
+  g.counts.visitors = row[1].as<std::int64_t>();
+  g.counts.pageviews = row[2].as<std::int64_t>();
+  g.counts.events = row[3].as<std::int64_t>();
+  g.counts.visits = row[4].as<std::int64_t>();
+  g.counts.bounces = row[5].as<std::int64_t>();
+  g.counts.duration_ms = row[6].as<std::int64_t>();
+  g.counts.revenue = row[7].as<double>();
+  g.counts.revenue_events = row[8].as<std::int64_t>();
+  return g;
+}
+
+void label_ids(pqxx::transaction_base& tx, std::int64_t site_id, std::vector<group>& groups) {
+  if (groups.empty()) {
+    return;
+  }
+  std::vector<std::string> ids;
+  for (const auto& g : groups) {
+    ids.push_back(g.key);
+  }
+  parameters lookup;
+  const std::string sql =
+      "SELECT id::text, value FROM dimension_values WHERE site_id = " + lookup.add(site_id) +
+      " AND id = ANY(" + lookup.add_array(ids) + "::bigint[])";
+  std::map<std::string, std::string> values;
+  for (const auto& row : lookup.exec(tx, sql)) {
+    values.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+  }
+  for (auto& g : groups) {
+    g.key = values.at(g.key);
+  }
 }
 
 const char* label_format(interval step) {

@@ -175,6 +175,22 @@ std::int64_t expire_rollups(pqxx::connection& conn, const site_retention& site) 
   return deleted;
 }
 
+// Likewise for the visit rows of whole local days before the cutoff (migration 0012), and their
+// days' marks.
+std::int64_t expire_visit_rows(pqxx::connection& conn, const site_retention& site) {
+  const std::string expired =
+      " site_id = $1 AND (day + 1)::timestamp <= ($2::timestamptz AT TIME ZONE $3)";
+  std::int64_t deleted = 0;
+  for (const std::string table : {"visits", "visit_days"}) {
+    deleted += delete_in_batches(
+        conn,
+        "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE" +
+            expired + " LIMIT " + std::to_string(retention_batch_rows) + ")) AND" + expired,
+        site.id, core::format_utc(site.cutoff_ms), site.timezone);
+  }
+  return deleted;
+}
+
 enum class drop_outcome { dropped, kept, busy };
 
 // Whether `partition_table` holds a row of a site outside `expired_sites`.
@@ -356,6 +372,7 @@ retention_result apply_retention(pqxx::connection& conn, core::time_point now) {
   }
   for (const auto& site : sites) {
     result.rollups_deleted += expire_rollups(conn, site);
+    result.visit_rows_deleted += expire_visit_rows(conn, site);
   }
   return result;
 }

@@ -10,6 +10,7 @@
 #include "plumb/storage/event_writer.hpp"
 #include "plumb/storage/migrations.hpp"
 #include "plumb/storage/partitions.hpp"
+#include "plumb/storage/rollup_settling.hpp"
 #include "plumb/storage/tenants.hpp"
 #include "plumb/test_support/environment.hpp"
 #include "storage_test_helpers.hpp"
@@ -60,9 +61,11 @@ std::vector<std::string> buckets(pqxx::connection& conn, std::int64_t site_id,
                                  events::dimension d) {
   pqxx::work tx(conn);
   std::vector<std::string> times;
-  for (const auto& row : tx.exec_params("SELECT bucket::text FROM rollups WHERE site_id = $1"
-                                        " AND dimension = $2 ORDER BY bucket",
-                                        site_id, static_cast<int>(d))) {
+  for (const auto& row :
+       tx.exec_params("SELECT bucket::text FROM (SELECT site_id, dimension, bucket FROM rollups"
+                      " UNION ALL SELECT site_id, dimension, bucket FROM rollups_settled) r"
+                      " WHERE site_id = $1 AND dimension = $2 ORDER BY bucket",
+                      site_id, static_cast<int>(d))) {
     times.push_back(row[0].as<std::string>());
   }
   return times;
@@ -194,6 +197,20 @@ TEST_CASE(
   storage::ensure_partitions(conn, oct_10, oct_10);
   insert_dropped(conn, 999'999, oct_10);
   storage::create_partitions_ahead(conn, core::from_unix_ms(now), 1);
+  storage::settle_rollups(conn, core::from_unix_ms(now));  // every day's visit rows are built
+  // Visit rows (and their days' marks) per site and local day.
+  const auto visit_days = [&](const char* table) {
+    pqxx::work tx(conn);
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec(std::string("SELECT site_id, day, count(*) FROM ") + table +
+                                 " GROUP BY 1, 2 ORDER BY 1, 2")) {
+      out.push_back(std::string(r[0].c_str()) + " " + r[1].c_str() + " " + r[2].c_str());
+    }
+    return out;
+  };
+  const auto day_of = [](std::int64_t site, const char* day, int rows) {
+    return std::to_string(site) + " " + day + " " + std::to_string(rows);
+  };
 
   // Without any retention set, nothing happens.
   const auto before = partitions(conn);
@@ -216,6 +233,15 @@ TEST_CASE(
   CHECK(result.events_deleted == 5);
   CHECK(result.dropped_events_deleted == 1);
   CHECK(result.rollups_deleted == 7);  // a: 2 days and 2 hours; kolkata: 1 day and 2 hours
+  // Visit rows of whole days before the cutoff, and their marks: a's 10 January and 5 December,
+  // kolkata's 20 November; 14 February (a) and 15 January (kolkata) end after theirs.
+  CHECK(result.visit_rows_deleted == 6);
+  CHECK(visit_days("visits") == std::vector<std::string>{day_of(a, "2024-02-14", 3),
+                                                         day_of(forever, "2023-12-05", 1),
+                                                         day_of(kolkata, "2024-01-15", 2)});
+  CHECK(visit_days("visit_days") == std::vector<std::string>{day_of(a, "2024-02-14", 1),
+                                                             day_of(forever, "2023-12-05", 1),
+                                                             day_of(kolkata, "2024-01-15", 1)});
   CHECK(result.partitions_busy.empty());
 
   CHECK(received(conn, "events", a) ==

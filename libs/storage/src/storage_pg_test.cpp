@@ -238,6 +238,79 @@ TEST_CASE("settling moves past days' rollup rows, and late events of a settled d
             .as<int>() == 1);  // merged, not duplicated
 }
 
+TEST_CASE("settling builds the visit rows of the days it settles, again after late events") {
+  test_support::scoped_database db;
+  pqxx::connection conn(db.dsn());
+  storage::migrate(conn);
+  const auto site = make_sites(conn, {"UTC"})[0];
+  constexpr std::int64_t day_ms = 86'400'000;
+  constexpr std::int64_t march_1 = 1'772'323'200'000;  // 2026-03-01T00:00Z
+  const auto now = core::from_unix_ms(march_1 + 3 * day_ms);
+  // Two visits of 1 March: a's two pageviews a minute apart, and b's one.
+  auto a = pageview(site, march_1 + 1'000, 1);
+  auto a_again = pageview(site, march_1 + 61'000, 1);
+  a_again.visit_id = a.id;
+  const auto b = pageview(site, march_1 + 2'000, 2);
+  storage::event_writer writer;
+  writer.write(conn, std::vector{a, a_again, b});
+  // Per visit of a day, in start order: pageviews, bounce and duration.
+  const auto visits_of = [&](const std::string& day) {
+    pqxx::work tx(conn);
+    std::vector<std::string> out;
+    for (const auto& r :
+         tx.exec_params("SELECT pageviews || ' ' || bounce || ' ' || duration_ms FROM visits"
+                        " WHERE site_id = $1 AND day = $2::date ORDER BY visit_id",
+                        site, day)) {
+      out.push_back(r[0].as<std::string>());
+    }
+    return out;
+  };
+  const auto built_in = [&](const std::string& day) {
+    pqxx::work tx(conn);
+    const auto r = tx.exec_params("SELECT timezone FROM visit_days WHERE site_id = $1 AND day = $2",
+                                  site, day);
+    return r.empty() ? std::string() : r[0][0].as<std::string>();
+  };
+  CHECK(visits_of("2026-03-01").empty());  // not settled yet
+  storage::settle_rollups(conn, now);
+  CHECK(visits_of("2026-03-01") == std::vector<std::string>{"2 false 60000", "1 true 0"});
+  CHECK(built_in("2026-03-01") == "UTC");
+
+  // A late pageview of visit b: its day is unsettled again until the next run builds it anew.
+  auto b_again = pageview(site, march_1 + 122'000, 2);
+  b_again.visit_id = b.id;
+  writer.write(conn, std::vector{b_again});
+  CHECK(visits_of("2026-03-01") == std::vector<std::string>{"2 false 60000", "1 true 0"});
+  storage::settle_rollups(conn, now);
+  CHECK(visits_of("2026-03-01") == std::vector<std::string>{"2 false 60000", "2 false 120000"});
+
+  // After a zone change, a day built again is cut in the new zone (both visits started on
+  // 28 February in New York); the day built in UTC keeps its mark, which readers in New York
+  // time do not take.
+  {
+    pqxx::work tx(conn);
+    tx.exec_params("UPDATE sites SET timezone = 'America/New_York' WHERE id = $1", site);
+    tx.commit();
+  }
+  auto late = pageview(site, march_1 + 3'000, 3);
+  late.deltas.front().at_ms = march_1 + 3'000;
+  writer.write(conn, std::vector{late});
+  storage::settle_rollups(conn, now);
+  CHECK(visits_of("2026-02-28") ==
+        std::vector<std::string>{"2 false 60000", "2 false 120000", "1 true 0"});
+  CHECK(built_in("2026-02-28") == "America/New_York");
+  CHECK(built_in("2026-03-01") == "UTC");
+
+  {
+    pqxx::work tx(conn);
+    storage::delete_site(tx, site);
+    tx.commit();
+  }
+  pqxx::work tx(conn);
+  CHECK(tx.exec1("SELECT (SELECT count(*) FROM visits) + (SELECT count(*) FROM visit_days)")[0]
+            .as<int>() == 0);
+}
+
 TEST_CASE("value totals follow every change of the settled rows and site deletion removes them") {
   test_support::scoped_database db;
   pqxx::connection conn(db.dsn());

@@ -32,6 +32,8 @@ const std::vector<std::string> tenant_tables{"accounts",
                                              "rollups_settled",
                                              "rollup_value_totals",
                                              "rollup_value_totals_since",
+                                             "visits",
+                                             "visit_days",
                                              "dimension_values"};
 
 struct two_tenants {
@@ -131,7 +133,7 @@ TEST_CASE("as the dashboard role: no principal sees nothing, another tenant sees
     for (const auto& table :
          {"sites", "site_memberships", "goals", "shared_links", "invitations", "events",
           "dropped_events", "rollups", "rollups_settled", "rollup_value_totals",
-          "rollup_value_totals_since", "dimension_values"}) {
+          "rollup_value_totals_since", "visits", "visit_days", "dimension_values"}) {
       INFO(table);
       CHECK(tx.exec1(std::string("SELECT count(*) FROM ") + table + " WHERE " +
                      (std::string(table) == "sites" ? "id" : "site_id") + " = " +

@@ -308,8 +308,9 @@ site update_site(pqxx::transaction_base& tx, std::int64_t site_id, const site_ch
 
 void delete_site(pqxx::transaction_base& tx, std::int64_t site_id) {
   // Tables without a foreign key to sites (partitioned) first; the rest cascade from sites.
-  for (const char* table : {"events", "dropped_events", "rollups", "rollups_settled",
-                            "rollup_value_totals", "rollup_value_totals_since"}) {
+  for (const char* table :
+       {"events", "dropped_events", "rollups", "rollups_settled", "rollup_value_totals",
+        "rollup_value_totals_since", "visits", "visit_days"}) {
     tx.exec_params(std::string("DELETE FROM ") + table + " WHERE site_id = $1", site_id);
   }
   tx.exec_params("DELETE FROM sites WHERE id = $1", site_id);

@@ -1,17 +1,21 @@
 #pragma once
-// Answers stats queries from PostgreSQL. Each query reads one of two sources:
+// Answers stats queries from PostgreSQL. Each query reads one of three sources:
 //
 // - rollups (docs/ROLLUPS.md): daily sums per dimension value, and hourly site totals. Used when
 //   there is no filter, or every filter tests the dimension the query reads anyway (a breakdown's
 //   own property, or the one filtered property of an aggregate or timeseries whose rows carry every
 //   metric asked for); hourly timeseries only without filters. Cost: rows = days × values in the
 //   range; a year of one value is 365 row reads, independent of traffic.
+// - visit rows (docs/ROLLUPS.md, "Visit rows"): one row per visit of each settled day, for views
+//   whose filters and breakdown are all visit properties (source and country; sources of one
+//   country) that rollups cannot answer, grouped by day or longer. Days not settled yet are
+//   grouped from their events in the same statement. Cost: one row per visit in the range.
 // - raw events: every other filter combination and the realtime view. Scans the site's events of
 //   the period (primary key range site_id, received_at) and tests filters on dictionary ids;
 //   groups events by visit only for visit metrics and exit pages. Cost: proportional to the
 //   site's events in the period.
 //
-// Both sources count the same way: visit metrics (visits, bounce rate, duration, views per visit)
+// All sources count the same way: visit metrics (visits, bounce rate, duration, views per visit)
 // count visits that started in the period; under a visit property (source, country, entry
 // page...), as breakdown or filter, a visit's events count with the visit, in the period it
 // started; otherwise events count in their own hour. Visitors are distinct daily hashes. Under a

@@ -71,6 +71,7 @@ struct retention_result {
   std::int64_t events_deleted = 0;          // rows DELETEd (not counting dropped partitions)
   std::int64_t dropped_events_deleted = 0;  // likewise, of dropped_events
   std::int64_t rollups_deleted = 0;
+  std::int64_t visit_rows_deleted = 0;  // visits and visit_days rows
   std::vector<std::string> partitions_dropped;
   // Partitions that could have been dropped but whose table stayed locked by other sessions
   // beyond a short lock timeout; the next run retries them.

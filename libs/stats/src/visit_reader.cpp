@@ -1,0 +1,178 @@
+// The visit-row source: one row per visit (migration 0012, docs/ROLLUPS.md "Visit rows") for the
+// views rollups cannot answer whose filters and breakdown are all visit properties: two filters
+// (source and country), or a breakdown under a filter on another property. The raw-event reader
+// answers those by grouping the period's events by visit; visit rows hold that grouping, built
+// when a day settles, so a year of a busy site is one row per visit instead of a group-by over its
+// events. Days not built (recent days, days with late events, days before a zone change) are
+// grouped from their events in the same statement, by the same function that builds the rows.
+#include <algorithm>
+#include <set>
+
+#include "plumb/events/event.hpp"
+#include "sources.hpp"
+
+namespace plumb::stats::detail {
+namespace {
+
+using events::dimension;
+
+// The column of visits holding a visit dimension's dictionary id.
+std::string visit_column(dimension d) {
+  return std::string(events::name_of(d)) + "_id";
+}
+
+struct day_span {
+  std::string first;
+  std::string last;
+};
+
+// The runs of consecutive days of the period that visit rows cannot answer: days not built in the
+// site's current zone, and days with rollup rows still unsettled (today, yesterday, late events),
+// whose visit rows may miss events. Every event adds to its day's site total, so a day's total row
+// in `rollups` is what tells.
+std::vector<day_span> days_from_events(pqxx::transaction_base& tx, const query& q) {
+  parameters p;
+  const std::string site = p.add(q.site_id);
+  const std::string sql =
+      "SELECT min(d)::date::text, max(d)::date::text FROM ("
+      "  SELECT d, d - (row_number() OVER (ORDER BY d)) * interval '1 day' AS run"
+      "    FROM generate_series(" +
+      p.add(q.range.first_day) + "::date::timestamp, " + p.add(q.range.last_day) +
+      "::date::timestamp, interval '1 day') d"
+      "   WHERE NOT EXISTS (SELECT 1 FROM visit_days m WHERE m.site_id = " +
+      site + " AND m.day = d::date AND m.timezone = " + p.add(q.timezone) +
+      ")"
+      "      OR EXISTS (SELECT 1 FROM rollups r WHERE r.site_id = " +
+      site + " AND r.dimension = 0 AND r.bucket = d)) days GROUP BY run ORDER BY 1";
+  std::vector<day_span> spans;
+  // The planner cannot know how many visits a filter keeps and guesses a handful; a nested loop
+  // into the dictionary per visit (a year of a busy site: a million lookups) is then its pick.
+  // And a range of days is a range of the table's pages (rows are added a day at a time), which
+  // the default cost of a random page read (a disk seek) makes it scan whole instead.
+  for (const auto& row :
+       p.exec_with(tx, {{"enable_nestloop", "off"}, {"random_page_cost", "1.1"}}, sql)) {
+    spans.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+  }
+  return spans;
+}
+
+}  // namespace
+
+bool visit_rows_answer(const request& r) {
+  const query& q = *r.q;
+  if (q.realtime || r.revenue_tallies) {
+    return false;
+  }
+  const bool by_visit_value =
+      r.by == grouping::value && q.breakdown && is_visit_dimension(q.breakdown->dimension);
+  const bool grouping_fits = r.by == grouping::none || by_visit_value ||
+                             (r.by == grouping::bucket && q.step >= interval::day);
+  // Without a visit filter or breakdown, events count in their own hour, not with their visit.
+  const bool attributed = by_visit_value || !q.filters.empty();
+  return grouping_fits && attributed &&
+         std::all_of(q.filters.begin(), q.filters.end(),
+                     [](const filter& f) { return is_visit_dimension(f.target.dimension); });
+}
+
+std::vector<group> read_visit_rows(pqxx::transaction_base& tx, const request& r) {
+  const query& q = *r.q;
+  const auto from_events = days_from_events(tx, q);
+  parameters p;
+  const std::string site = p.add(q.site_id);
+
+  std::string key = "''";
+  if (r.by == grouping::bucket) {
+    key = "to_char(date_trunc('" + std::string(trunc_unit(q.step)) + "', v.day::timestamp), '" +
+          label_format(q.step) + "')";
+  } else if (r.by == grouping::value) {
+    key = "v." + visit_column(q.breakdown->dimension);
+  }
+  std::string where = "true";
+  for (const auto& f : q.filters) {
+    where += " AND " + id_condition(p, site, "v." + visit_column(f.target.dimension), f);
+  }
+  std::set<std::string> valued;  // the columns of the breakdown and the filters
+  if (r.by == grouping::value) {
+    valued.insert(visit_column(q.breakdown->dimension));
+  }
+  for (const auto& f : q.filters) {
+    valued.insert(visit_column(f.target.dimension));
+  }
+  std::string columns =
+      "day, visitor_hash, other_visitor_hash, pageviews, events, bounce,"
+      " duration_ms";
+  for (const auto& c : valued) {
+    columns += ", " + c;
+  }
+
+  // The built days' rows, then each run of other days grouped from its events.
+  std::vector<std::string> parts;
+  const bool all_from_events = from_events.size() == 1 &&
+                               from_events.front().first == q.range.first_day &&
+                               from_events.front().last == q.range.last_day;
+  if (!all_from_events) {
+    std::string built = "SELECT " + columns + " FROM visits WHERE site_id = " + site +
+                        " AND day >= " + p.add(q.range.first_day) +
+                        "::date AND day <= " + p.add(q.range.last_day) + "::date";
+    for (const auto& span : from_events) {
+      built +=
+          " AND day NOT BETWEEN " + p.add(span.first) + "::date AND " + p.add(span.last) + "::date";
+    }
+    parts.push_back(built);
+  }
+  if (!from_events.empty()) {
+    const std::string tz = p.add(q.timezone);
+    for (const auto& span : from_events) {
+      parts.push_back("SELECT " + columns + " FROM plumb_visits_of(" + site + ", " +
+                      p.add(span.first) + "::date, " + p.add(span.last) + "::date, " + tz + ")");
+    }
+  }
+  std::string rows;
+  for (const auto& part : parts) {
+    rows += (rows.empty() ? "" : " UNION ALL ") + part;
+  }
+
+  std::string sql = "WITH matched AS " + std::string(r.event_tallies ? "MATERIALIZED " : "") +
+                    "(SELECT " + key + " AS k, v.* FROM (" + rows + ") v WHERE " + where + ")";
+  std::string visitors = "0";
+  std::string from =
+      " FROM (SELECT k, count(*) AS visits, count(*) FILTER (WHERE bounce) AS bounces,"
+      " sum(duration_ms) AS duration_ms, sum(pageviews) AS pageviews,"
+      " sum(events) AS events FROM matched GROUP BY k) t";
+  if (r.event_tallies) {
+    // Visitors: the distinct hashes of the visits' events (two for a visit across midnight UTC).
+    sql +=
+        ", hashes AS (SELECT k, visitor_hash AS h FROM matched UNION ALL"
+        " SELECT k, other_visitor_hash FROM matched WHERE other_visitor_hash IS NOT NULL)";
+    visitors = "coalesce(u.visitors, 0)";
+    from +=
+        " LEFT JOIN (SELECT k, count(DISTINCT h) AS visitors FROM hashes GROUP BY k) u"
+        " ON u.k = t.k";
+  }
+  sql += " SELECT t.k, " + visitors +
+         " AS visitors, t.pageviews, t.events, t.visits, t.bounces, t.duration_ms::bigint,"
+         " 0::float8, 0" +
+         from + " WHERE t.k IS NOT NULL";
+  if (r.by == grouping::value) {
+    sql += " ORDER BY " + std::string(r.sort_by_visits ? "t.visits" : "visitors") +
+           " DESC, t.k LIMIT " + p.add(static_cast<std::int64_t>(q.limit)) + " OFFSET " +
+           p.add(static_cast<std::int64_t>((q.page - 1) * q.limit));
+  } else {
+    sql += " ORDER BY 1";
+  }
+  std::vector<group> groups;
+  // The planner cannot know how many visits a filter keeps and guesses a handful; a nested loop
+  // into the dictionary per visit (a year of a busy site: a million lookups) is then its pick.
+  // And a range of days is a range of the table's pages (rows are added a day at a time), which
+  // the default cost of a random page read (a disk seek) makes it scan whole instead.
+  for (const auto& row :
+       p.exec_with(tx, {{"enable_nestloop", "off"}, {"random_page_cost", "1.1"}}, sql)) {
+    groups.push_back(tallied_group(row));
+  }
+  if (r.by == grouping::value) {
+    label_ids(tx, q.site_id, groups);
+  }
+  return groups;
+}
+
+}  // namespace plumb::stats::detail
