@@ -21,39 +21,28 @@ std::string visit_column(dimension d) {
   return std::string(events::name_of(d)) + "_id";
 }
 
-struct day_span {
-  std::string first;
-  std::string last;
-};
-
-// The runs of consecutive days of the period that visit rows cannot answer: days not built in the
-// site's current zone, and days with rollup rows still unsettled (today, yesterday, late events),
-// whose visit rows may miss events. Every event adds to its day's site total, so a day's total row
-// in `rollups` is what tells.
-std::vector<day_span> days_from_events(pqxx::transaction_base& tx, const query& q) {
+// The days of the period with events that visit rows cannot answer: days with a site total
+// still in `rollups` (today, yesterday, late events), whose rows may miss events, and settled
+// days not built in the site's current zone. Every event adds to its day's site total, so days
+// without one have no events to read.
+std::vector<std::string> unbuilt_days(pqxx::transaction_base& tx, const query& q) {
   parameters p;
   const std::string site = p.add(q.site_id);
+  const std::string in_period = " AND r.bucket >= " + p.add(q.range.first_day) +
+                                "::date AND r.bucket < " + p.add(q.range.last_day) + "::date + 1";
   const std::string sql =
-      "SELECT min(d)::date::text, max(d)::date::text FROM ("
-      "  SELECT d, d - (row_number() OVER (ORDER BY d)) * interval '1 day' AS run"
-      "    FROM generate_series(" +
-      p.add(q.range.first_day) + "::date::timestamp, " + p.add(q.range.last_day) +
-      "::date::timestamp, interval '1 day') d"
-      "   WHERE NOT EXISTS (SELECT 1 FROM visit_days m WHERE m.site_id = " +
-      site + " AND m.day = d::date AND m.timezone = " + p.add(q.timezone) +
-      ")"
-      "      OR EXISTS (SELECT 1 FROM rollups r WHERE r.site_id = " +
-      site + " AND r.dimension = 0 AND r.bucket = d)) days GROUP BY run ORDER BY 1";
-  std::vector<day_span> spans;
-  // The planner cannot know how many visits a filter keeps and guesses a handful; a nested loop
-  // into the dictionary per visit (a year of a busy site: a million lookups) is then its pick.
-  // And a range of days is a range of the table's pages (rows are added a day at a time), which
-  // the default cost of a random page read (a disk seek) makes it scan whole instead.
-  for (const auto& row :
-       p.exec_with(tx, {{"enable_nestloop", "off"}, {"random_page_cost", "1.1"}}, sql)) {
-    spans.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+      "SELECT r.bucket::date::text FROM rollups r WHERE r.site_id = " + site +
+      " AND r.dimension = 0" + in_period +
+      " UNION SELECT r.bucket::date::text FROM rollups_settled r WHERE r.site_id = " + site +
+      " AND r.dimension = 0" + in_period +
+      " AND NOT EXISTS (SELECT 1 FROM visit_days m WHERE m.site_id = r.site_id"
+      " AND m.day = r.bucket::date AND m.timezone = " +
+      p.add(q.timezone) + ") ORDER BY 1";
+  std::vector<std::string> days;
+  for (const auto& row : p.exec(tx, sql)) {
+    days.push_back(row[0].as<std::string>());
   }
-  return spans;
+  return days;
 }
 
 }  // namespace
@@ -76,7 +65,7 @@ bool visit_rows_answer(const request& r) {
 
 std::vector<group> read_visit_rows(pqxx::transaction_base& tx, const request& r) {
   const query& q = *r.q;
-  const auto from_events = days_from_events(tx, q);
+  const auto unbuilt = unbuilt_days(tx, q);
   parameters p;
   const std::string site = p.add(q.site_id);
 
@@ -105,31 +94,21 @@ std::vector<group> read_visit_rows(pqxx::transaction_base& tx, const request& r)
     columns += ", " + c;
   }
 
-  // The built days' rows, then each run of other days grouped from its events.
-  std::vector<std::string> parts;
-  const bool all_from_events = from_events.size() == 1 &&
-                               from_events.front().first == q.range.first_day &&
-                               from_events.front().last == q.range.last_day;
-  if (!all_from_events) {
-    std::string built = "SELECT " + columns + " FROM visits WHERE site_id = " + site +
-                        " AND day >= " + p.add(q.range.first_day) +
-                        "::date AND day <= " + p.add(q.range.last_day) + "::date";
-    for (const auto& span : from_events) {
-      built +=
-          " AND day NOT BETWEEN " + p.add(span.first) + "::date AND " + p.add(span.last) + "::date";
+  // The built days' rows, and the other days grouped from their events: one statement of two
+  // parts however scattered those days are (a statement per run of days would take the planner
+  // seconds when there are hundreds).
+  std::string rows = "SELECT " + columns + " FROM visits WHERE site_id = " + site +
+                     " AND day >= " + p.add(q.range.first_day) +
+                     "::date AND day <= " + p.add(q.range.last_day) + "::date";
+  if (!unbuilt.empty()) {
+    std::string list;
+    for (const auto& day : unbuilt) {
+      list += (list.empty() ? "" : ",") + day;
     }
-    parts.push_back(built);
-  }
-  if (!from_events.empty()) {
-    const std::string tz = p.add(q.timezone);
-    for (const auto& span : from_events) {
-      parts.push_back("SELECT " + columns + " FROM plumb_visits_of(" + site + ", " +
-                      p.add(span.first) + "::date, " + p.add(span.last) + "::date, " + tz + ")");
-    }
-  }
-  std::string rows;
-  for (const auto& part : parts) {
-    rows += (rows.empty() ? "" : " UNION ALL ") + part;
+    const std::string days = p.add("{" + list + "}") + "::date[]";
+    rows += " AND day <> ALL(" + days + ") UNION ALL SELECT " + columns + " FROM plumb_visits_of(" +
+            site + ", " + p.add(unbuilt.front()) + "::date, " + p.add(unbuilt.back()) + "::date, " +
+            p.add(q.timezone) + ") WHERE day = ANY(" + days + ")";
   }
 
   std::string sql = "WITH matched AS " + std::string(r.event_tallies ? "MATERIALIZED " : "") +

@@ -46,7 +46,9 @@ CREATE TABLE visits (
   os_version_id      bigint  NOT NULL,
   device_id          bigint  NOT NULL,
   -- Day first: rows are added a day at a time, so a range of days is a range of the table's
-  -- pages, which the planner sees (migration and settling insert in this order).
+  -- pages, which the planner sees (migration and settling insert in this order); a busy site's
+  -- month reads those pages. A small site's year reads its own rows by visits_site_day_idx
+  -- (below) instead of walking every site's year of keys.
   PRIMARY KEY (day, site_id, visit_id)
 );
 SELECT plumb_protect_site_data('visits');
@@ -113,6 +115,7 @@ SELECT v.*
   JOIN LATERAL plumb_visits_of(s.id, d.first_day, d.last_day, s.timezone) v ON true
  WHERE d.first_day IS NOT NULL
  ORDER BY 2, 1;
+CREATE INDEX visits_site_day_idx ON visits (site_id, day);
 INSERT INTO visit_days (site_id, day, timezone)
 SELECT r.site_id, r.bucket::date, s.timezone
   FROM rollups_settled r JOIN sites s ON s.id = r.site_id
