@@ -157,8 +157,9 @@ TEST_CASE("healthy Redis: hits are appended in order on the I/O thread, not by t
   const auto range = redis.command({"XRANGE", f.keys.events_stream(), "-", "+"});
   REQUIRE(range.elements.size() == hits);
   for (int i = 0; i < hits; ++i) {
-    CHECK(range.elements[static_cast<std::size_t>(i)].elements.at(1).elements.at(1).str ==
-          std::to_string(i));
+    CHECK(queue::entry_fields(range.elements[static_cast<std::size_t>(i)].elements.at(1))
+              .at(0)
+              .second == std::to_string(i));
   }
   redis.command({"DEL", f.keys.events_stream()});
 }

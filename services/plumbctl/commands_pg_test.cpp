@@ -54,8 +54,8 @@ TEST_CASE("plumbctl sets up accounts, sites and keys, idempotently where asked")
   CHECK(plumbctl({"migrate"}).status == 0);
   CHECK(plumbctl({"migrate"}).out.find("schema version") != std::string::npos);
 
-  const std::vector<std::string> create_account{"account", "create", "--email", "a@example.com",
-                                                "--password", "long enough"};
+  const std::vector<std::string> create_account{"account",       "create",     "--email",
+                                                "a@example.com", "--password", "long enough"};
   CHECK(plumbctl(create_account).status == 0);
   const auto duplicate = plumbctl(create_account);
   CHECK(duplicate.status == 1);
@@ -64,15 +64,20 @@ TEST_CASE("plumbctl sets up accounts, sites and keys, idempotently where asked")
   again.push_back("--exists-ok");
   CHECK(plumbctl(again).status == 0);
 
-  const auto bad_tz = plumbctl({"site", "create", "a.example", "--tz", "Nowhere/Land", "--account", "a@example.com"});
+  const auto bad_tz = plumbctl(
+      {"site", "create", "a.example", "--tz", "Nowhere/Land", "--account", "a@example.com"});
   CHECK(bad_tz.status == 1);
   CHECK(bad_tz.err.find("timezone") != std::string::npos);
-  const auto site = plumbctl({"site", "create", "www.A.example", "--tz", "UTC", "--account", "a@example.com"});
+  const auto site =
+      plumbctl({"site", "create", "www.A.example", "--tz", "UTC", "--account", "a@example.com"});
   INFO(site.err);
   CHECK(site.status == 0);
   CHECK(site.out.find("a.example (UTC)") != std::string::npos);
-  CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com"}).status == 1);
-  CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com", "--exists-ok"}).status == 0);
+  CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com"})
+            .status == 1);
+  CHECK(plumbctl({"site", "create", "a.example", "--tz", "UTC", "--account", "a@example.com",
+                  "--exists-ok"})
+            .status == 0);
 
   CHECK(plumbctl({"site", "create", "private.example", "--tz", "UTC", "--account", "a@example.com",
                   "--ignore-dnt"})
@@ -112,11 +117,14 @@ TEST_CASE("plumbctl lists dead letters and puts them back on the stream") {
   redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
   queue::consumer consumer(redis, keys, "w");
   consumer.ensure_group();
-  const std::string record = queue::serialize({{"v", "9"}, {"n", "pageview"}, {"ua", "Mozilla/5.0"}});
+  const std::string record =
+      queue::serialize({{"v", "9"}, {"n", "pageview"}, {"ua", "Mozilla/5.0"}});
   queue::append(redis, keys, std::span<const std::string>(&record, 1));
-  consumer.dead_letter(consumer.read_new(1, std::chrono::milliseconds(100)).at(0), "v: unsupported stream entry version");
+  consumer.dead_letter(consumer.read_new(1, std::chrono::milliseconds(100)).at(0),
+                       "v: unsupported stream entry version");
 
-  const cli plumbctl({{"PLUMB_REDIS_URL", test_support::redis_url()}, {"PLUMB_REDIS_PREFIX", prefix}});
+  const cli plumbctl(
+      {{"PLUMB_REDIS_URL", test_support::redis_url()}, {"PLUMB_REDIS_PREFIX", prefix}});
   const auto listed = plumbctl({"dlq", "list"});
   CHECK(listed.status == 0);
   CHECK(listed.out.find(R"("error":"v: unsupported stream entry version")") != std::string::npos);
@@ -134,17 +142,19 @@ TEST_CASE("plumbctl lists dead letters and puts them back on the stream") {
 
 TEST_CASE("plumbctl ua prints one JSON object per user agent") {
   const cli plumbctl({});
-  const auto result = plumbctl(
-      {"ua"},
-      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-      "Version/17.1 Mobile/15E148 Safari/604.1\n"
-      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\n");
+  const auto result =
+      plumbctl({"ua"},
+               "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+               "(KHTML, like Gecko) "
+               "Version/17.1 Mobile/15E148 Safari/604.1\n"
+               "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\n");
   CHECK(result.status == 0);
-  CHECK(result.out ==
-        R"({"browser":"Mobile Safari","browser_version":"17","os":"iOS","os_version":"17.1","device":"mobile","bot":false})"
-        "\n"
-        R"({"browser":"Googlebot","browser_version":"2","os":"Other","os_version":"","device":"","bot":true})"
-        "\n");
+  CHECK(
+      result.out ==
+      R"({"browser":"Mobile Safari","browser_version":"17","os":"iOS","os_version":"17.1","device":"mobile","bot":false})"
+      "\n"
+      R"({"browser":"Googlebot","browser_version":"2","os":"Other","os_version":"","device":"","bot":true})"
+      "\n");
 }
 
 TEST_CASE("plumbctl referrer prints source, medium and search term per referrer") {
@@ -155,29 +165,27 @@ TEST_CASE("plumbctl referrer prints source, medium and search term per referrer"
                                "https://unknown-blog.example/post\n"
                                "\n");
   CHECK(result.status == 0);
-  CHECK(result.out ==
-        R"({"source":"Google","medium":"search","term":"cookieless analytics"})"
-        "\n"
-        R"({"source":"Twitter","medium":"social"})"
-        "\n"
-        R"({"source":"unknown-blog.example","medium":"referral"})"
-        "\n"
-        R"json({"source":"Direct / None","medium":"(none)"})json"
-        "\n");
+  CHECK(result.out == R"({"source":"Google","medium":"search","term":"cookieless analytics"})"
+                      "\n"
+                      R"({"source":"Twitter","medium":"social"})"
+                      "\n"
+                      R"({"source":"unknown-blog.example","medium":"referral"})"
+                      "\n"
+                      R"json({"source":"Direct / None","medium":"(none)"})json"
+                      "\n");
 }
 
 namespace {
 
 // Every entry of the ingest stream as field -> value maps, oldest first.
 std::vector<std::map<std::string, std::string>> stream_entries(redis::connection& redis,
-                                                                const events::keys& keys) {
+                                                               const events::keys& keys) {
   std::vector<std::map<std::string, std::string>> entries;
   const auto reply = redis.command({"XRANGE", keys.events_stream(), "-", "+"});
   for (const auto& entry : reply.elements) {
     std::map<std::string, std::string> fields;
-    const auto& pairs = entry.elements.at(1).elements;
-    for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
-      fields[pairs[i].str] = pairs[i + 1].str;
+    for (auto& [name, value] : queue::entry_fields(entry.elements.at(1))) {
+      fields[name] = std::move(value);
     }
     entries.push_back(std::move(fields));
   }
@@ -198,9 +206,11 @@ struct gen_fixture {
 
   explicit gen_fixture(const std::vector<std::string>& domains) {
     REQUIRE(plumbctl({"migrate"}).status == 0);
-    REQUIRE(plumbctl({"account", "create", "--email", "g@example.com", "--password", "long enough"}).status == 0);
+    REQUIRE(plumbctl({"account", "create", "--email", "g@example.com", "--password", "long enough"})
+                .status == 0);
     for (const auto& domain : domains) {
-      REQUIRE(plumbctl({"site", "create", domain, "--tz", "UTC", "--account", "g@example.com"}).status == 0);
+      REQUIRE(plumbctl({"site", "create", domain, "--tz", "UTC", "--account", "g@example.com"})
+                  .status == 0);
     }
   }
 };
@@ -211,9 +221,10 @@ TEST_CASE("plumbctl gen puts deterministic traffic for known sites on the stream
   const auto& plumbctl = f.plumbctl;
   redis::connection redis(*redis::endpoint::parse_url(test_support::redis_url()));
 
-  const std::vector<std::string> args{"gen", "--site", "a.example", "--site", "b.example", "--weight",
-                                      "b.example=3", "--events", "1000", "--start", "2026-03-01",
-                                      "--days", "2", "--seed", "7"};
+  const std::vector<std::string> args{
+      "gen",        "--site",      "a.example", "--site", "b.example",
+      "--weight",   "b.example=3", "--events",  "1000",   "--start",
+      "2026-03-01", "--days",      "2",         "--seed", "7"};
   const auto first = plumbctl(args);
   INFO(first.err);
   REQUIRE(first.status == 0);
@@ -291,9 +302,14 @@ TEST_CASE("plumbctl gen refuses unknown sites and bad options") {
   CHECK(plumbctl({"gen", "--events", "10"}).status == 2);
   CHECK(plumbctl({"gen", "--site", "a.example"}).status == 2);
   CHECK(plumbctl({"gen", "--site", "a.example", "--events", "-1"}).status == 2);
-  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--start", "2026-02-30"}).status == 2);
-  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--weight", "b.example=2"}).status == 2);
-  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--weight", "a.example=0"}).status == 2);
+  CHECK(
+      plumbctl({"gen", "--site", "a.example", "--events", "10", "--start", "2026-02-30"}).status ==
+      2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--weight", "b.example=2"})
+            .status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--weight", "a.example=0"})
+            .status == 2);
   CHECK(plumbctl({"gen", "--site", "a.example", "--events", "10", "--live", "0"}).status == 2);
-  CHECK(plumbctl({"gen", "--site", "a.example", "--site", "a.example", "--events", "10"}).status == 2);
+  CHECK(plumbctl({"gen", "--site", "a.example", "--site", "a.example", "--events", "10"}).status ==
+        2);
 }

@@ -80,10 +80,33 @@ export async function redisCli(redisUrl, ...args) {
   }
 }
 
+// The [name, value, ...] list of a serialised stream entry: a Redis protocol array of bulk
+// strings (proto/stream/README.md), whose lengths count UTF-8 bytes.
+function entryPairs(serialized) {
+  const bytes = Buffer.from(serialized, 'utf8');
+  let at = 0;
+  const line = () => {
+    const end = bytes.indexOf('\r\n', at);
+    if (end < 0) throw new Error(`malformed stream entry: ${serialized}`);
+    const text = bytes.toString('utf8', at, end);
+    at = end + 2;
+    return text;
+  };
+  const count = Number(line().slice(1));
+  const pairs = [];
+  for (let i = 0; i < count; i++) {
+    const length = Number(line().slice(1));
+    pairs.push(bytes.toString('utf8', at, at + length));
+    at += length + 2;
+  }
+  return pairs;
+}
+
 // Stream entries as {id, fields: {name: value}}, oldest first.
 export async function streamEntries(redisUrl, key) {
   const reply = await redisCli(redisUrl, 'XRANGE', key, '-', '+');
-  return reply.map(([id, flat]) => {
+  return reply.map(([id, stored]) => {
+    const flat = stored.length === 2 && stored[0] === 'e' ? entryPairs(stored[1]) : stored;
     const fields = {};
     for (let i = 0; i + 1 < flat.length; i += 2) {
       fields[flat[i]] = flat[i + 1];

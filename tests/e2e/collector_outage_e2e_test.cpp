@@ -5,8 +5,8 @@
 // same turn as its SHUTDOWN) is spooled as uncertain and found in the stream before the replay,
 // and the replay is SIGKILLed too: its in-flight batch is found after the restart.
 #include <atomic>
-#include <csignal>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,9 +32,16 @@ const std::vector<std::string> canary_ips{"203.0.113.77", "198.51.100.201", "200
 
 // Every form in which an address could leak: text, hex of its bytes, raw bytes, IPv4-mapped.
 std::vector<std::string> canary_forms() {
-  return {"203.0.113.77",   "198.51.100.201",      "2001:db8::c0ff:ee", "::ffff:203.0.113.77",
-          "cb00714d",       "CB00714D",            "c63364c9",          std::string("\xcb\x00\x71\x4d", 4),
-          std::string("\xc6\x33\x64\xc9", 4), "20010db8000000000000000000c0ffee"};
+  return {"203.0.113.77",
+          "198.51.100.201",
+          "2001:db8::c0ff:ee",
+          "::ffff:203.0.113.77",
+          "cb00714d",
+          "CB00714D",
+          "c63364c9",
+          std::string("\xcb\x00\x71\x4d", 4),
+          std::string("\xc6\x33\x64\xc9", 4),
+          "20010db8000000000000000000c0ffee"};
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -72,7 +79,9 @@ long long metric(std::uint16_t port, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("every accepted hit is in the stream exactly once through a Redis outage and collector SIGKILLs") {
+TEST_CASE(
+    "every accepted hit is in the stream exactly once through a Redis outage and collector "
+    "SIGKILLs") {
   redis_server redis;
   temp_dir spool("plumb-spool-");
   const events::keys keys("outage:");
@@ -86,13 +95,14 @@ TEST_CASE("every accepted hit is in the stream exactly once through a Redis outa
       {"PLUMB_SITE_REFRESH_MS", "200"},           {"PLUMB_TRUSTED_PROXIES", "127.0.0.1/32"},
       {"PLUMB_COLLECTOR_LISTEN", "127.0.0.1:0"}};
   std::string logs;
-  auto collector = std::make_unique<process>(service_binary("collector"), std::vector<std::string>{}, env);
+  auto collector =
+      std::make_unique<process>(service_binary("collector"), std::vector<std::string>{}, env);
   std::atomic<std::uint16_t> port = collector->wait_for_port();
 
   // A steady stream of hits, each with its own URL, from a background thread.
   std::mutex mutex;
   std::set<std::string> accepted;
-  std::atomic<int> refused_by_server{0};  // 4xx/5xx answers: must stay zero
+  std::atomic<int> refused_by_server{0};    // 4xx/5xx answers: must stay zero
   std::atomic<int> connection_failures{0};  // while the collector is dead: expected
   std::atomic<bool> sending{true};
   std::thread sender([&] {
@@ -128,19 +138,22 @@ TEST_CASE("every accepted hit is in the stream exactly once through a Redis outa
   collector.reset();
   std::this_thread::sleep_for(std::chrono::seconds(outage) / 3);
   redis.start();
-  collector = std::make_unique<process>(service_binary("collector"), std::vector<std::string>{}, env);
+  collector =
+      std::make_unique<process>(service_binary("collector"), std::vector<std::string>{}, env);
   port = collector->wait_for_port();
   // SIGKILL the restarted collector as soon as it listens, while it replays the spool; a third
   // one finishes the replay.
   logs += collector->output();
   collector->stop(SIGKILL);
-  collector = std::make_unique<process>(service_binary("collector"), std::vector<std::string>{}, env);
+  collector =
+      std::make_unique<process>(service_binary("collector"), std::vector<std::string>{}, env);
   port = collector->wait_for_port();
   std::this_thread::sleep_for(std::chrono::seconds(1));
   sending = false;
   sender.join();
 
-  for (int attempt = 0; attempt < 600 && metric(port, "plumb_collector_spool_pending_events") != 0; ++attempt) {
+  for (int attempt = 0; attempt < 600 && metric(port, "plumb_collector_spool_pending_events") != 0;
+       ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   CHECK(metric(port, "plumb_collector_spool_pending_events") == 0);
@@ -152,11 +165,7 @@ TEST_CASE("every accepted hit is in the stream exactly once through a Redis outa
   std::size_t appended_again = 0;  // the same entry twice: must never happen
   std::size_t id_conflicts = 0;    // one event_id on different events: must never happen
   for (const auto& entry : entries.elements) {
-    events::fields fields;
-    const auto& kv = entry.elements.at(1).elements;
-    for (std::size_t i = 0; i + 1 < kv.size(); i += 2) {
-      fields.emplace_back(kv[i].str, kv[i + 1].str);
-    }
+    const events::fields fields = queue::entry_fields(entry.elements.at(1));
     const auto event = events::decode(fields);
     REQUIRE(event);
     const std::string id = event->id.to_string();
@@ -168,8 +177,9 @@ TEST_CASE("every accepted hit is in the stream exactly once through a Redis outa
       ++id_conflicts;
     }
   }
-  INFO("accepted " << accepted.size() << ", stream " << entries.elements.size() << ", appended again "
-                   << appended_again << ", connection failures " << connection_failures.load());
+  INFO("accepted " << accepted.size() << ", stream " << entries.elements.size()
+                   << ", appended again " << appended_again << ", connection failures "
+                   << connection_failures.load());
   CHECK(refused_by_server.load() == 0);
   CHECK(accepted.size() > 1'000);
   std::size_t missing = 0;

@@ -5,7 +5,8 @@
 using namespace plumb;
 
 TEST_CASE("serialised entries round-trip, binary-safe") {
-  const events::fields entry{{"v", "1"}, {"u", "https://a.example/\r\n$3\r\n"}, {"ua", std::string("a\0b", 3)}};
+  const events::fields entry{
+      {"v", "1"}, {"u", "https://a.example/\r\n$3\r\n"}, {"ua", std::string("a\0b", 3)}};
   const auto record = queue::serialize(entry);
   CHECK(record.rfind("*6\r\n$1\r\nv\r\n", 0) == 0);
   const auto back = queue::deserialize(record);
@@ -19,7 +20,7 @@ TEST_CASE("malformed serialised entries are refused") {
   CHECK_FALSE(queue::deserialize(""));
   CHECK_FALSE(queue::deserialize(good.substr(0, good.size() - 1)));
   CHECK_FALSE(queue::deserialize(good + "x"));
-  CHECK_FALSE(queue::deserialize("*1\r\n$1\r\nv\r\n"));    // odd number of arguments
+  CHECK_FALSE(queue::deserialize("*1\r\n$1\r\nv\r\n"));             // odd number of arguments
   CHECK_FALSE(queue::deserialize("*2\r\n$9\r\nv\r\n$1\r\n1\r\n"));  // length past the end
   CHECK_FALSE(queue::deserialize("*x\r\n"));
 }
@@ -50,18 +51,38 @@ TEST_CASE("an event serialises to the same bytes as its field pairs") {
   CHECK(*events::decode(*back) == e);
 }
 
-TEST_CASE("serialised entries encode as XADD commands to the stream, one per entry") {
-  const std::vector<std::string> entries{queue::serialize({{"v", "1"}, {"u", "https://a.example/"}}),
-                                         queue::serialize({{"v", "1"}})};
+TEST_CASE("serialised entries encode as XADD commands to the stream, one field per entry") {
+  const std::vector<std::string> entries{
+      queue::serialize({{"v", "1"}, {"u", "https://a.example/"}}), queue::serialize({{"v", "1"}})};
   const queue::xadd_encoder xadd("p:{events}");
   std::string out = "PING";
   REQUIRE(xadd.encode(out, entries));
   std::string expected = "PING";
-  const std::string_view first[] = {"XADD", "p:{events}", "*", "v", "1", "u", "https://a.example/"};
-  const std::string_view second[] = {"XADD", "p:{events}", "*", "v", "1"};
+  const std::string_view first[] = {"XADD", "p:{events}", "*", "e", entries[0]};
+  const std::string_view second[] = {"XADD", "p:{events}", "*", "e", entries[1]};
   redis::append_command(expected, first);
   redis::append_command(expected, second);
   CHECK(out == expected);
+}
+
+TEST_CASE("stream entries read back as their fields, packed in one field or written as pairs") {
+  const events::fields fields{{"v", "1"}, {"id", "abc"}, {"u", "https://a.example/\r\n$3"}};
+  const auto reply_of = [](const std::vector<std::string>& strings) {
+    redis::reply r;
+    r.type = redis::reply::kind::array;
+    for (const auto& s : strings) {
+      redis::reply element;
+      element.type = redis::reply::kind::string;
+      element.str = s;
+      r.elements.push_back(element);
+    }
+    return r;
+  };
+  CHECK(queue::entry_fields(reply_of({"e", queue::serialize(fields)})) == fields);
+  CHECK(queue::entry_fields(reply_of({"v", "1", "id", "abc", "u", "https://a.example/\r\n$3"})) ==
+        fields);
+  // A field "e" that is not a serialised entry is a field like any other (the worker rejects it).
+  CHECK(queue::entry_fields(reply_of({"e", "x"})) == events::fields{{"e", "x"}});
 }
 
 TEST_CASE("a malformed serialised entry encodes nothing") {

@@ -50,11 +50,8 @@ std::vector<message> parse_read_reply(const redis::reply& reply, const std::stri
     message m;
     m.stream = stream;
     m.stream_id = entry.elements.at(0).str;
-    const auto& kv = entry.elements.at(1);
     // A pending entry that was deleted from the stream comes back with nil fields.
-    for (std::size_t i = 0; i + 1 < kv.elements.size(); i += 2) {
-      m.fields.emplace_back(kv.elements[i].str, kv.elements[i + 1].str);
-    }
+    m.fields = entry_fields(entry.elements.at(1));
     out.push_back(std::move(m));
   }
   return out;
@@ -131,10 +128,25 @@ std::optional<events::fields> deserialize(std::string_view record) {
   return out;
 }
 
+events::fields entry_fields(const redis::reply& pairs) {
+  if (pairs.elements.size() == 2 && pairs.elements[0].str == entry_field) {
+    if (auto fields = deserialize(pairs.elements[1].str)) {
+      return std::move(*fields);
+    }
+  }
+  events::fields out;
+  for (std::size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
+    out.emplace_back(pairs.elements[i].str, pairs.elements[i + 1].str);
+  }
+  return out;
+}
+
 xadd_encoder::xadd_encoder(std::string_view stream) {
+  redis::append_array_header(prefix_, 5);
   redis::append_bulk_string(prefix_, "XADD");
   redis::append_bulk_string(prefix_, stream);
   redis::append_bulk_string(prefix_, "*");
+  redis::append_bulk_string(prefix_, entry_field);
 }
 
 bool xadd_encoder::encode(std::string& out, std::span<const std::string> serialized_entries) const {
@@ -145,17 +157,13 @@ bool xadd_encoder::encode(std::string& out, std::span<const std::string> seriali
   }
   out.reserve(original_size + bytes);
   for (const std::string_view entry : serialized_entries) {
-    // "*<2n>\r\n<field/value bulk strings>" becomes "*<2n+3>\r\nXADD <stream> * <field/value ...>".
     const auto header_end = entry.find("\r\n");
-    const auto field_args =
-        header_end == std::string_view::npos ? std::nullopt : header_count(entry.substr(0, header_end), '*');
-    if (!field_args) {
+    if (header_end == std::string_view::npos || !header_count(entry.substr(0, header_end), '*')) {
       out.resize(original_size);
       return false;
     }
-    redis::append_array_header(out, *field_args + 3);
     out += prefix_;
-    out += entry.substr(header_end + 2);
+    redis::append_bulk_string(out, entry);
   }
   return true;
 }
@@ -224,19 +232,19 @@ std::unordered_set<std::string> find_event_ids(redis::connection& redis, const e
   if (event_ids.empty()) {
     return found;
   }
-  const std::int64_t from_ms =
-      since_ms + (server_time_ms(redis) - now_ms) - static_cast<std::int64_t>(clock_tolerance.count());
+  const std::int64_t from_ms = since_ms + (server_time_ms(redis) - now_ms) -
+                               static_cast<std::int64_t>(clock_tolerance.count());
   const std::string stream = keys.events_stream();
   const std::string count = std::to_string(find_page_entries);
   std::string from = std::to_string(std::max<std::int64_t>(from_ms, 0)) + "-0";
   for (;;) {
-    const auto page = checked(redis.command({"XRANGE", stream, from, "+", "COUNT", count}), "XRANGE failed");
+    const auto page =
+        checked(redis.command({"XRANGE", stream, from, "+", "COUNT", count}), "XRANGE failed");
     for (const auto& entry : page.elements) {
-      const auto& kv = entry.elements.at(1).elements;
-      for (std::size_t i = 0; i + 1 < kv.size(); i += 2) {
-        if (kv[i].str == "id") {
-          if (event_ids.contains(kv[i + 1].str)) {
-            found.insert(kv[i + 1].str);
+      for (const auto& [field, value] : entry_fields(entry.elements.at(1))) {
+        if (field == "id") {
+          if (event_ids.contains(value)) {
+            found.insert(value);
           }
           break;
         }
@@ -252,12 +260,13 @@ std::unordered_set<std::string> find_event_ids(redis::connection& redis, const e
 consumer::consumer(redis::connection& redis, events::keys keys, std::string name)
     : consumer(redis, keys, std::move(name), keys.events_stream()) {}
 
-consumer::consumer(redis::connection& redis, events::keys keys, std::string name, std::string stream)
+consumer::consumer(redis::connection& redis, events::keys keys, std::string name,
+                   std::string stream)
     : redis_(redis), keys_(std::move(keys)), name_(std::move(name)), stream_(std::move(stream)) {}
 
 void consumer::ensure_group() {
-  const auto reply = redis_.command(
-      {"XGROUP", "CREATE", stream_, events::keys::worker_group, "0", "MKSTREAM"});
+  const auto reply =
+      redis_.command({"XGROUP", "CREATE", stream_, events::keys::worker_group, "0", "MKSTREAM"});
   if (reply.is_error() && reply.str.rfind("BUSYGROUP", 0) != 0) {
     throw std::runtime_error("XGROUP CREATE failed: " + reply.str);
   }
@@ -267,8 +276,8 @@ std::vector<message> consumer::read(std::size_t count, std::chrono::milliseconds
                                     std::string_view from) {
   const std::string count_text = std::to_string(count);
   const std::string block_text = std::to_string(block.count());
-  std::vector<std::string_view> args{"XREADGROUP", "GROUP", events::keys::worker_group, name_,
-                                     "COUNT", count_text};
+  std::vector<std::string_view> args{"XREADGROUP", "GROUP", events::keys::worker_group,
+                                     name_,        "COUNT", count_text};
   if (block.count() > 0) {
     args.insert(args.end(), {"BLOCK", block_text});
   }
@@ -294,7 +303,8 @@ void consumer::ack(std::span<const message> messages) {
     const std::string& stream = messages[first].stream.empty() ? stream_ : messages[first].stream;
     std::vector<std::string_view> args{"XACK", stream, events::keys::worker_group};
     std::size_t last = first;
-    for (; last < messages.size() && (messages[last].stream.empty() ? stream_ : messages[last].stream) == stream;
+    for (; last < messages.size() &&
+           (messages[last].stream.empty() ? stream_ : messages[last].stream) == stream;
          ++last) {
       args.push_back(messages[last].stream_id);
     }
@@ -310,12 +320,7 @@ void consumer::defer(std::span<const message> messages, const std::string& to_st
   std::vector<std::vector<std::string>> commands{{"MULTI"}};
   std::vector<std::string> ack{"XACK", stream_, std::string(events::keys::worker_group)};
   for (const auto& m : messages) {
-    std::vector<std::string> add{"XADD", to_stream, "*"};
-    for (const auto& [field, value] : m.fields) {
-      add.push_back(field);
-      add.push_back(value);
-    }
-    commands.push_back(std::move(add));
+    commands.push_back({"XADD", to_stream, "*", std::string(entry_field), serialize(m.fields)});
     ack.push_back(m.stream_id);
   }
   commands.push_back(std::move(ack));
@@ -334,8 +339,8 @@ void consumer::defer(std::span<const message> messages, const std::string& to_st
 
 void consumer::dead_letter(const message& m, std::string_view error) {
   const std::string dead = keys_.dead_letter_stream();
-  std::vector<std::string_view> args{"XADD", dead, "*", "error", error, "stream_id", m.stream_id,
-                                     "consumer", name_};
+  std::vector<std::string_view> args{"XADD",      dead,        "*",        "error", error,
+                                     "stream_id", m.stream_id, "consumer", name_};
   for (const auto& [field, value] : m.fields) {
     args.push_back(field);
     args.push_back(value);
@@ -350,14 +355,15 @@ consumer::claim_result consumer::claim_idle(std::chrono::milliseconds min_idle, 
   const std::string idle_text = std::to_string(min_idle.count());
   const std::string count_text = std::to_string(count);
   // XPENDING extended form: [[id, consumer, idle ms, deliveries], ...]
-  const auto pending = checked(
-      redis_.command({"XPENDING", stream, events::keys::worker_group, "IDLE", idle_text, "-", "+", count_text}),
-      "XPENDING failed");
+  const auto pending = checked(redis_.command({"XPENDING", stream, events::keys::worker_group,
+                                               "IDLE", idle_text, "-", "+", count_text}),
+                               "XPENDING failed");
   claim_result result;
   if (pending.elements.empty()) {
     return result;
   }
-  std::vector<std::string_view> args{"XCLAIM", stream, events::keys::worker_group, name_, idle_text};
+  std::vector<std::string_view> args{"XCLAIM", stream, events::keys::worker_group, name_,
+                                     idle_text};
   std::vector<std::string> exhausted_ids;
   for (const auto& entry : pending.elements) {
     args.push_back(entry.elements.at(0).str);
@@ -374,10 +380,7 @@ consumer::claim_result consumer::claim_idle(std::chrono::milliseconds min_idle, 
     message m;
     m.stream = stream;
     m.stream_id = entry.elements.at(0).str;
-    const auto& kv = entry.elements.at(1);
-    for (std::size_t i = 0; i + 1 < kv.elements.size(); i += 2) {
-      m.fields.emplace_back(kv.elements[i].str, kv.elements[i + 1].str);
-    }
+    m.fields = entry_fields(entry.elements.at(1));
     const bool exhausted =
         std::find(exhausted_ids.begin(), exhausted_ids.end(), m.stream_id) != exhausted_ids.end();
     (exhausted ? result.exhausted : result.claimed).push_back(std::move(m));
@@ -447,7 +450,8 @@ std::int64_t trim_stream(redis::connection& redis, const std::string& stream) {
       keep(pending.elements.at(1).str);
     }
   }
-  const std::string min_id = std::to_string(keep_from->first) + "-" + std::to_string(keep_from->second);
+  const std::string min_id =
+      std::to_string(keep_from->first) + "-" + std::to_string(keep_from->second);
   return checked(redis.command({"XTRIM", stream, "MINID", min_id}), "XTRIM failed").integer;
 }
 
@@ -482,8 +486,8 @@ std::vector<dead_letter> list_dead_letters(redis::connection& redis, const event
 }
 
 bool retry_dead_letter(redis::connection& redis, const events::keys& keys, std::string_view id) {
-  const auto reply = checked(
-      redis.command({"XRANGE", keys.dead_letter_stream(), id, id}), "XRANGE failed");
+  const auto reply =
+      checked(redis.command({"XRANGE", keys.dead_letter_stream(), id, id}), "XRANGE failed");
   if (reply.elements.empty()) {
     return false;
   }

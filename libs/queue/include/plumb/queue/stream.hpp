@@ -24,8 +24,17 @@ std::string serialize(const events::event& e);
 // The fields back; nullopt when `record` is not a well-formed serialised entry.
 std::optional<events::fields> deserialize(std::string_view record);
 
-// The one encoding of serialised entries as stream appends: "XADD <stream> * <fields…>" in
-// Redis protocol, one command per entry. append() sends these bytes on a blocking connection, the
+// A stream entry's one field (proto/stream/README.md): its serialised fields. One field costs
+// Redis about half the CPU of a field per pair, and Redis's CPU is what every collector shares.
+inline constexpr std::string_view entry_field = "e";
+
+// The fields of a stream entry as Redis returns them, [name, value, ...]: the serialised fields
+// in entry_field, or the pairs themselves for entries written as pairs (before entry_field, and
+// dead-letter entries).
+events::fields entry_fields(const redis::reply& pairs);
+
+// The one encoding of serialised entries as stream appends: "XADD <stream> * e <entry>" in Redis
+// protocol, one command per entry. append() sends these bytes on a blocking connection, the
 // collector's I/O-thread pipeline on a non-blocking one (services/collector/stream_writer.hpp).
 class xadd_encoder {
  public:
@@ -35,7 +44,7 @@ class xadd_encoder {
   bool encode(std::string& out, std::span<const std::string> serialized_entries) const;
 
  private:
-  std::string prefix_;  // "$4\r\nXADD\r\n$<n>\r\n<stream>\r\n$1\r\n*\r\n": follows each array header
+  std::string prefix_;  // "*5\r\n$4\r\nXADD\r\n$<n>\r\n<stream>\r\n$1\r\n*\r\n$1\r\ne\r\n"
 };
 
 // Thrown by append(): the first `appended` entries are in the stream (Redis confirmed them), the
@@ -123,7 +132,8 @@ class consumer {
   const std::string& stream() const { return stream_; }
 
  private:
-  std::vector<message> read(std::size_t count, std::chrono::milliseconds block, std::string_view from);
+  std::vector<message> read(std::size_t count, std::chrono::milliseconds block,
+                            std::string_view from);
 
   redis::connection& redis_;
   events::keys keys_;
@@ -139,8 +149,8 @@ std::int64_t trim_consumed(redis::connection& redis, const events::keys& keys);
 
 // The dead-letter stream, for operators (plumbctl dlq).
 struct dead_letter {
-  std::string id;     // entry id in the dead-letter stream
-  std::string error;  // why it was dead-lettered
+  std::string id;         // entry id in the dead-letter stream
+  std::string error;      // why it was dead-lettered
   events::fields fields;  // the original stream entry
 };
 // Oldest first, at most `limit`.
