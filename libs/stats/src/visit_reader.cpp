@@ -76,9 +76,12 @@ std::vector<group> read_visit_rows(pqxx::transaction_base& tx, const request& r)
   } else if (r.by == grouping::value) {
     key = "v." + visit_column(q.breakdown->dimension);
   }
+  // A visit without its opening event has no opening values: the raw reader drops it under a
+  // filter on one, even a negated filter that matches nothing (which NOT IN alone would keep).
   std::string where = "true";
   for (const auto& f : q.filters) {
-    where += " AND " + id_condition(p, site, "v." + visit_column(f.target.dimension), f);
+    const std::string column = "v." + visit_column(f.target.dimension);
+    where += " AND " + column + " IS NOT NULL AND " + id_condition(p, site, column, f);
   }
   std::set<std::string> valued;  // the columns of the breakdown and the filters
   if (r.by == grouping::value) {
