@@ -122,11 +122,15 @@ struct site_retention {
   std::int64_t cutoff_ms;  // data received before this instant expires
 };
 
-// Runs `statement` (a DELETE of at most retention_batch_rows rows, in its own transaction) until
-// it deletes fewer than that; returns the rows deleted.
+// Deletes the rows of `table` matching `condition` (on its own columns, with `args` as $1...),
+// retention_batch_rows per statement and transaction, until none is left; returns how many. ctid
+// addresses rows within one table: `table` is never a partitioned parent.
 template <typename... Args>
-std::int64_t delete_in_batches(pqxx::connection& conn, const std::string& statement,
-                               const Args&... args) {
+std::int64_t delete_in_batches(pqxx::connection& conn, const std::string& table,
+                               const std::string& condition, const Args&... args) {
+  const std::string statement =
+      "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " +
+      condition + " LIMIT " + std::to_string(retention_batch_rows) + ")) AND " + condition;
   std::int64_t total = 0;
   for (;;) {
     pqxx::work tx(conn);
@@ -140,16 +144,10 @@ std::int64_t delete_in_batches(pqxx::connection& conn, const std::string& statem
   }
 }
 
-// Deletes one site's rows received before the cutoff from one partition. ctid addresses rows
-// within one table, which is why this runs per partition and never on the parent.
+// Deletes one site's rows received before the cutoff from one partition.
 std::int64_t expire_partition_rows(pqxx::connection& conn, const std::string& partition_table,
                                    const site_retention& site) {
-  const std::string expired = " site_id = $1 AND received_at < $2::timestamptz";
-  return delete_in_batches(conn,
-                           "DELETE FROM " + partition_table +
-                               " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + partition_table +
-                               " WHERE" + expired + " LIMIT " +
-                               std::to_string(retention_batch_rows) + ")) AND" + expired,
+  return delete_in_batches(conn, partition_table, "site_id = $1 AND received_at < $2::timestamptz",
                            site.id, core::format_utc(site.cutoff_ms));
 }
 
@@ -158,15 +156,12 @@ std::int64_t expire_partition_rows(pqxx::connection& conn, const std::string& pa
 // rollup tables.
 std::int64_t expire_rollups(pqxx::connection& conn, const site_retention& site) {
   using events::dimension;
-  const std::string expired =
-      " site_id = $1 AND bucket + CASE WHEN dimension = $4 THEN $5::bigint ELSE $6::bigint END"
-      " * interval '1 ms' <= ($2::timestamptz AT TIME ZONE $3)";
   std::int64_t deleted = 0;
   for (const std::string table : {"rollups", "rollups_settled"}) {
     deleted += delete_in_batches(
-        conn,
-        "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE" +
-            expired + " LIMIT " + std::to_string(retention_batch_rows) + ")) AND" + expired,
+        conn, table,
+        "site_id = $1 AND bucket + CASE WHEN dimension = $4 THEN $5::bigint ELSE $6::bigint END"
+        " * interval '1 ms' <= ($2::timestamptz AT TIME ZONE $3)",
         site.id, core::format_utc(site.cutoff_ms), site.timezone,
         static_cast<int>(dimension::total_hourly),
         events::rollup_bucket_ms(dimension::total_hourly),
@@ -178,14 +173,10 @@ std::int64_t expire_rollups(pqxx::connection& conn, const site_retention& site) 
 // Likewise for the visit rows of whole local days before the cutoff (migration 0012), and their
 // days' marks.
 std::int64_t expire_visit_rows(pqxx::connection& conn, const site_retention& site) {
-  const std::string expired =
-      " site_id = $1 AND (day + 1)::timestamp <= ($2::timestamptz AT TIME ZONE $3)";
   std::int64_t deleted = 0;
   for (const std::string table : {"visits", "visit_days"}) {
     deleted += delete_in_batches(
-        conn,
-        "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE" +
-            expired + " LIMIT " + std::to_string(retention_batch_rows) + ")) AND" + expired,
+        conn, table, "site_id = $1 AND (day + 1)::timestamp <= ($2::timestamptz AT TIME ZONE $3)",
         site.id, core::format_utc(site.cutoff_ms), site.timezone);
   }
   return deleted;
