@@ -22,7 +22,8 @@ inline constexpr std::int64_t settle_batch_rows = 10'000;
 
 // Moves every row of `rollups` older than now - rollup_settle_age into `rollups_settled`, merging
 // into rows already there, settle_batch_rows per transaction, locking rows in the key order the
-// workers' upserts use (no deadlock cycles). Any number of processes may call it at once. Takes a
+// workers' upserts use (no deadlock cycles). In the same transaction it builds the visit rows of
+// each local day whose site total moved (migration 0012), anew when a late event moved it again. Any number of processes may call it at once. Takes a
 // connection with no transaction open; returns the rows moved. Throws pqxx errors; what was
 // committed before a throw is consistent.
 std::int64_t settle_rollups(pqxx::connection& conn, core::time_point now);
