@@ -22,7 +22,8 @@ std::vector<std::string> entries(int n) {
 
 }  // namespace
 
-TEST_CASE("appended entries reach the consumer group once, in order, and stay pending until acked") {
+TEST_CASE(
+    "appended entries reach the consumer group once, in order, and stay pending until acked") {
   auto redis = connect();
   const events::keys keys(test_support::unique_name("t:") + ":");
   // Entries appended before any worker created the group must not be skipped.
@@ -52,6 +53,34 @@ TEST_CASE("appended entries reach the consumer group once, in order, and stay pe
   const auto b = second.read_new(10, std::chrono::milliseconds(100));
   CHECK(a.size() + b.size() == 2);
   redis.command({"DEL", keys.events_stream()});
+}
+
+TEST_CASE("entries hold one field, and entries written as pairs or deferred read the same") {
+  auto redis = connect();
+  const events::keys keys(test_support::unique_name("t:") + ":");
+  queue::append(redis, keys, entries(1));
+  // As collectors wrote entries before the one field: the pairs themselves.
+  redis.command({"XADD", keys.events_stream(), "*", "v", "1", "n", "page\r\nview", "i", "1"});
+  const auto stored = redis.command({"XRANGE", keys.events_stream(), "-", "+"});
+  REQUIRE(stored.elements.size() == 2);
+  CHECK(stored.elements[0].elements.at(1).elements.size() == 2);  // "e" and the entry
+  CHECK(stored.elements[0].elements.at(1).elements.at(0).str == queue::entry_field);
+
+  queue::consumer consumer(redis, keys, "w");
+  consumer.ensure_group();
+  const auto got = consumer.read_new(10, std::chrono::milliseconds(100));
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].fields == events::fields{{"v", "1"}, {"n", "page\r\nview"}, {"i", "0"}});
+  CHECK(got[1].fields == events::fields{{"v", "1"}, {"n", "page\r\nview"}, {"i", "1"}});
+  // Deferred entries keep their fields, whichever form they came in.
+  consumer.defer(got, keys.deferred_stream());
+  queue::consumer deferred(redis, keys, "w", keys.deferred_stream());
+  deferred.ensure_group();
+  const auto moved = deferred.read_new(10, std::chrono::milliseconds(100));
+  REQUIRE(moved.size() == 2);
+  CHECK(moved[0].fields == got[0].fields);
+  CHECK(moved[1].fields == got[1].fields);
+  redis.command({"DEL", keys.events_stream(), keys.deferred_stream()});
 }
 
 TEST_CASE("dead-lettered entries keep their fields and error and leave the pending list") {
