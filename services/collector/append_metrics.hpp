@@ -13,7 +13,7 @@ struct append_metrics {
 
   metrics::counter& appended;   // events Redis confirmed
   metrics::histogram& latency;  // seconds per pipelined round trip
-  metrics::histogram& batch;    // events per round trip (the publisher: per spool write too)
+  metrics::histogram& batch;    // events per entry (the publisher: per round trip and spool write)
 };
 
 }  // namespace plumb::collector

@@ -47,12 +47,14 @@ std::vector<std::string> entries(int count) {
   return out;
 }
 
-// event id -> how many entries of the stream carry it.
+// event id -> how many events of the stream carry it.
 std::map<std::string, int> ids_in_stream(redis::connection& redis, const events::keys& keys) {
   std::map<std::string, int> count;
   const auto range = redis.command({"XRANGE", keys.events_stream(), "-", "+"});
   for (const auto& e : range.elements) {
-    ++count[queue::entry_fields(e.elements.at(1)).at(1).second];  // "v", then "id"
+    for (const auto& fields : queue::entry_events(e.elements.at(1))) {
+      ++count[fields.at(1).second];  // "v", then "id"
+    }
   }
   return count;
 }

@@ -1,9 +1,16 @@
 #include "stream_writer.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "hit_request.hpp"
+
 namespace plumb::collector {
 namespace {
 
 using steady = std::chrono::steady_clock;
+
+static_assert(max_domains <= queue::max_events_per_entry, "a hit's events fit in one entry");
 
 }  // namespace
 
@@ -18,11 +25,9 @@ stream_writer::stream_writer(publisher& fallback, stream_writer_options options,
                                     "Events sent on the I/O threads' Redis pipeline but not "
                                     "confirmed (failure, timeout, error "
                                     "reply or shutdown), handed to the publisher thread.")) {
-  registry.gauge_fn(
-      "plumb_collector_pipelined_events",
-      "Events sent on the I/O threads' Redis pipeline and not yet confirmed.", [this] {
-        return pipeline_ == nullptr ? 0.0 : static_cast<double>(pipeline_->pending_commands());
-      });
+  registry.gauge_fn("plumb_collector_pipelined_events",
+                    "Events taken by the I/O threads' Redis pipeline and not yet confirmed.",
+                    [this] { return static_cast<double>(unconfirmed_events_.load()); });
 }
 
 stream_writer::~stream_writer() {
@@ -30,11 +35,10 @@ stream_writer::~stream_writer() {
 }
 
 void stream_writer::attach(boost::asio::io_context& ioc) {
-  // A write carries only XADDs, so its commands are the batch's events.
-  auto observe = [this](std::size_t events, steady::duration took) {
-    append_metrics_.batch.observe(static_cast<double>(events));
+  auto observe = [this](std::size_t, steady::duration took) {
     append_metrics_.latency.observe(std::chrono::duration<double>(took).count());
   };
+  ioc_ = &ioc;
   pipeline_ = std::make_unique<redis::async_pipeline>(
       ioc, options_.endpoint,
       redis::async_pipeline_options{options_.redis_timeout, options_.retry_interval,
@@ -42,10 +46,15 @@ void stream_writer::attach(boost::asio::io_context& ioc) {
 }
 
 void stream_writer::detach() {
+  auto never_sent = [this] {
+    const std::lock_guard lock(staged_mutex_);
+    return take_staged_locked();
+  }();
   if (pipeline_ != nullptr) {
     pipeline_->close();  // runs the completions, which hand unconfirmed entries to the publisher
     pipeline_.reset();
   }
+  hand_over(never_sent, "closed", false);
 }
 
 bool stream_writer::redis_refused_recently() const {
@@ -55,60 +64,104 @@ bool stream_writer::redis_refused_recently() const {
 bool stream_writer::submit(std::vector<std::string> records, publisher::completion done) {
   redis::async_pipeline* pipeline = pipeline_.get();
   if (pipeline == nullptr || !pipeline->ready() || fallback_.over_watermark() ||
-      redis_refused_recently()) {
+      redis_refused_recently() || records.size() > queue::max_events_per_entry) {
     return fallback_.submit(std::move(records), std::move(done));
   }
-  if (pipeline->pending_commands() + records.size() > options_.capacity) {
+  if (unconfirmed_events_.load() + records.size() > options_.capacity) {
     return false;
   }
-  std::string protocol;
-  if (!xadd_.encode(protocol, records)) {
-    // Cannot happen with queue::serialize; the publisher reports it (and spools the entry).
-    return fallback_.submit(std::move(records), std::move(done));
+  std::vector<staged_hit> full_entry;
+  {
+    const std::lock_guard lock(staged_mutex_);
+    if (staged_events_ + records.size() > queue::max_events_per_entry) {
+      full_entry = take_staged_locked();
+    }
+    staged_events_ += records.size();
+    unconfirmed_events_ += records.size();
+    staged_.push_back({std::move(records), std::move(done)});
+    if (!flush_posted_) {
+      // Behind the handlers that are ready now: the hits they take share the entry.
+      flush_posted_ = true;
+      boost::asio::post(*ioc_, [this] { flush_staged(); });
+    }
   }
-  const std::size_t count = records.size();
-  pipeline->submit(std::move(protocol), count,
-                   [this, records = std::move(records), done = std::move(done)](
-                       std::span<const redis::reply> replies, std::string_view failure) mutable {
-                     finish(records, done, replies, failure);
-                   });
+  send(std::move(full_entry));
   return true;
 }
 
-void stream_writer::finish(std::vector<std::string>& records, publisher::completion& done,
-                           std::span<const redis::reply> replies, std::string_view failure) {
-  std::vector<std::string> unconfirmed;
-  std::string_view refusal;
-  // An XADD without a reply may have run; one Redis refused did not.
-  const bool maybe_appended = replies.size() < records.size();
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (i < replies.size() && !replies[i].is_error()) {
-      continue;
-    }
-    if (i < replies.size() && refusal.empty()) {
-      refusal = replies[i].str;
-    }
-    unconfirmed.push_back(std::move(records[i]));
-  }
-  append_metrics_.appended.inc(records.size() - unconfirmed.size());
-  if (unconfirmed.empty()) {
-    done(true);
+void stream_writer::flush_staged() {
+  auto hits = [this] {
+    const std::lock_guard lock(staged_mutex_);
+    flush_posted_ = false;
+    return take_staged_locked();
+  }();
+  send(std::move(hits));
+}
+
+std::vector<stream_writer::staged_hit> stream_writer::take_staged_locked() {
+  staged_events_ = 0;
+  return std::exchange(staged_, {});
+}
+
+void stream_writer::send(std::vector<staged_hit> hits) {
+  if (hits.empty()) {
     return;
   }
-  if (!refusal.empty()) {
-    // Redis refused an XADD (typically OOM): stop sending it more until the retry interval has
-    // passed; meanwhile the publisher decides (it spools while Redis keeps refusing).
-    bypass_until_.store((steady::now() + options_.retry_interval).time_since_epoch().count(),
-                        std::memory_order_relaxed);
+  std::vector<std::string> records;
+  for (const auto& hit : hits) {
+    records.insert(records.end(), hit.records.begin(), hit.records.end());
   }
+  std::string protocol;
+  if (pipeline_ == nullptr || !xadd_.encode_entry(protocol, records)) {
+    // Detached meanwhile; or a malformed record, which cannot happen with queue::serialize (the
+    // publisher reports it, and spools the entry).
+    hand_over(hits, "not sent", false);
+    return;
+  }
+  append_metrics_.batch.observe(static_cast<double>(records.size()));
+  pipeline_->submit(std::move(protocol), 1,
+                    [this, hits = std::move(hits), events = records.size()](
+                        std::span<const redis::reply> replies, std::string_view failure) mutable {
+                      if (!replies.empty() && !replies[0].is_error()) {
+                        unconfirmed_events_ -= events;
+                        append_metrics_.appended.inc(events);
+                        for (auto& hit : hits) {
+                          hit.done(true);
+                        }
+                        return;
+                      }
+                      if (!replies.empty()) {
+                        // Redis refused the XADD (typically OOM): stop sending it more until the
+                        // retry interval has passed; meanwhile the publisher decides (it spools
+                        // while Redis keeps refusing).
+                        bypass_until_.store(
+                            (steady::now() + options_.retry_interval).time_since_epoch().count(),
+                            std::memory_order_relaxed);
+                      }
+                      // An XADD without a reply may have run; one Redis refused did not.
+                      hand_over(hits, replies.empty() ? failure : replies[0].str, replies.empty());
+                    });
+}
+
+void stream_writer::hand_over(std::vector<staged_hit>& hits, std::string_view why,
+                              bool maybe_appended) {
+  std::size_t events = 0;
+  for (const auto& hit : hits) {
+    events += hit.records.size();
+  }
+  if (events == 0) {
+    return;
+  }
+  unconfirmed_events_ -= events;
   log_.rate_limited(log::level::warn, "redis-pipeline", std::chrono::seconds(10),
                     "redis pipeline did not confirm events; the publisher stores them",
-                    {{"error", std::string(refusal.empty() ? failure : refusal)},
-                     {"events", unconfirmed.size()}});
-  handed_over_.inc(unconfirmed.size());
-  // The hit is answered by whoever stores the rest; the confirmed entries are not sent again.
-  if (!fallback_.submit(std::move(unconfirmed), done, maybe_appended)) {
-    done(false);
+                    {{"error", std::string(why)}, {"events", events}});
+  handed_over_.inc(events);
+  // Each hit is answered by whoever stores its events.
+  for (auto& hit : hits) {
+    if (!fallback_.submit(std::move(hit.records), hit.done, maybe_appended)) {
+      hit.done(false);
+    }
   }
 }
 

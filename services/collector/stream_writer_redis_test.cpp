@@ -39,6 +39,10 @@ struct silent_redis {
 };
 
 // The publisher, the writer and an io_context run by one thread, wired as in main.cpp.
+std::string entry(int i) {
+  return queue::serialize(events::fields{{"id", std::to_string(i)}, {"n", "pageview"}});
+}
+
 struct fixture {
   events::keys keys{test_support::unique_name("t:") + ":"};
   std::filesystem::path spool_dir =
@@ -97,6 +101,22 @@ struct fixture {
     return taken.get_future().get();
   }
 
+  // Hits taken in one turn of the event loop, as when one wait finds many requests ready.
+  bool submit_in_one_turn(int first, int count) {
+    std::promise<bool> taken;
+    boost::asio::post(ioc, [&] {
+      bool all = true;
+      for (int i = first; i < first + count; ++i) {
+        all = writer->submit({entry(i)}, [this](bool stored) {
+          const std::lock_guard lock(mutex);
+          outcomes.push_back(stored);
+        }) && all;
+      }
+      taken.set_value(all);
+    });
+    return taken.get_future().get();
+  }
+
   std::size_t completed(std::chrono::milliseconds limit, std::size_t expected) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     for (;;) {
@@ -122,10 +142,6 @@ struct fixture {
   }
 };
 
-std::string entry(int i) {
-  return queue::serialize(events::fields{{"id", std::to_string(i)}, {"n", "pageview"}});
-}
-
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!condition() && std::chrono::steady_clock::now() < deadline) {
@@ -148,19 +164,44 @@ TEST_CASE("healthy Redis: hits are appended in order on the I/O thread, not by t
   CHECK(f.metric("plumb_collector_appended_total") == hits);
   CHECK(f.metric("plumb_collector_handed_to_publisher_total") == 0);
   CHECK(f.metric("plumb_collector_spooled_total") == 0);
-  // The publisher's Redis metrics, from the pipeline's round trips.
+  // The publisher's Redis metrics: events per entry, and round trips (each with an entry or more).
   CHECK(f.metric("plumb_collector_batch_events_sum") == hits);
   CHECK(f.metric("plumb_collector_batch_events_count") >= 1);
-  CHECK(f.metric("plumb_collector_redis_append_seconds_count") ==
+  CHECK(f.metric("plumb_collector_redis_append_seconds_count") >= 1);
+  CHECK(f.metric("plumb_collector_redis_append_seconds_count") <=
         f.metric("plumb_collector_batch_events_count"));
   redis::connection redis(test_endpoint());
   const auto range = redis.command({"XRANGE", f.keys.events_stream(), "-", "+"});
-  REQUIRE(range.elements.size() == hits);
-  for (int i = 0; i < hits; ++i) {
-    CHECK(queue::entry_fields(range.elements[static_cast<std::size_t>(i)].elements.at(1))
-              .at(0)
-              .second == std::to_string(i));
+  std::vector<std::string> stored;  // the events' first values, in stream order
+  for (const auto& entry : range.elements) {
+    for (const auto& fields : queue::entry_events(entry.elements.at(1))) {
+      stored.push_back(fields.at(0).second);
+    }
   }
+  REQUIRE(stored.size() == hits);
+  for (int i = 0; i < hits; ++i) {
+    CHECK(stored[static_cast<std::size_t>(i)] == std::to_string(i));
+  }
+  redis.command({"DEL", f.keys.events_stream()});
+}
+
+TEST_CASE("the hits of one turn of the event loop share stream entries, up to the entry limit") {
+  fixture f(test_endpoint(), 1s);
+  REQUIRE(wait_until([&] { return f.writer->pipeline_ready(); }));
+  const int hits = static_cast<int>(queue::max_events_per_entry) + 8;
+  REQUIRE(f.submit_in_one_turn(0, hits));
+  REQUIRE(f.completed(5s, static_cast<std::size_t>(hits)) == static_cast<std::size_t>(hits));
+  CHECK(f.all_stored());
+  redis::connection redis(test_endpoint());
+  const auto range = redis.command({"XRANGE", f.keys.events_stream(), "-", "+"});
+  REQUIRE(range.elements.size() == 2);
+  const auto full = queue::entry_events(range.elements[0].elements.at(1));
+  const auto rest = queue::entry_events(range.elements[1].elements.at(1));
+  REQUIRE(full.size() == queue::max_events_per_entry);
+  REQUIRE(rest.size() == 8);
+  CHECK(full.front().at(0).second == "0");
+  CHECK(rest.back().at(0).second == std::to_string(hits - 1));
+  CHECK(f.metric("plumb_collector_batch_events_count") == 2);
   redis.command({"DEL", f.keys.events_stream()});
 }
 

@@ -177,17 +177,19 @@ TEST_CASE("plumbctl referrer prints source, medium and search term per referrer"
 
 namespace {
 
-// Every entry of the ingest stream as field -> value maps, oldest first.
+// Every event of the ingest stream as field -> value maps, oldest first.
 std::vector<std::map<std::string, std::string>> stream_entries(redis::connection& redis,
                                                                const events::keys& keys) {
   std::vector<std::map<std::string, std::string>> entries;
   const auto reply = redis.command({"XRANGE", keys.events_stream(), "-", "+"});
   for (const auto& entry : reply.elements) {
-    std::map<std::string, std::string> fields;
-    for (auto& [name, value] : queue::entry_fields(entry.elements.at(1))) {
-      fields[name] = std::move(value);
+    for (auto& event : queue::entry_events(entry.elements.at(1))) {
+      std::map<std::string, std::string> fields;
+      for (auto& [name, value] : event) {
+        fields[name] = std::move(value);
+      }
+      entries.push_back(std::move(fields));
     }
-    entries.push_back(std::move(fields));
   }
   return entries;
 }

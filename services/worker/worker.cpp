@@ -49,11 +49,11 @@ worker::worker(const worker_config& cfg, log::logger& log, metrics::registry& re
       log_(log),
       registry_(registry),
       enricher_(cfg.referrer_spam),
-      stored_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
+      stored_(registry.counter("plumb_worker_events_total", "Stream events by outcome.",
                                R"(outcome="stored")")),
-      duplicates_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
+      duplicates_(registry.counter("plumb_worker_events_total", "Stream events by outcome.",
                                    R"(outcome="duplicate")")),
-      dead_lettered_(registry.counter("plumb_worker_events_total", "Stream entries by outcome.",
+      dead_lettered_(registry.counter("plumb_worker_events_total", "Stream events by outcome.",
                                       R"(outcome="dead_lettered")")),
       failures_(registry.counter("plumb_worker_batch_failures_total",
                                  "Batches that failed and will be retried.")),
@@ -187,7 +187,7 @@ std::size_t worker::site_quota() const {
 }
 
 std::vector<queue::message> worker::take_fair_share(std::vector<queue::message> messages) {
-  std::map<std::string, std::size_t, std::less<>> taken;  // by the entry's raw site field
+  std::map<std::string, std::size_t, std::less<>> taken;  // by the event's raw site field
   std::vector<queue::message> kept;
   std::vector<queue::message> excess;
   const auto quota = site_quota();
@@ -214,6 +214,13 @@ std::vector<queue::message> worker::take_fair_share(std::vector<queue::message> 
 }
 
 void worker::store(std::vector<queue::message> messages) {
+  for (std::size_t first = 0; first < messages.size(); first += cfg_.batch_size) {
+    store_batch(
+        std::span(messages).subspan(first, std::min(cfg_.batch_size, messages.size() - first)));
+  }
+}
+
+void worker::store_batch(std::span<queue::message> messages) {
   std::vector<events::event> decoded;
   std::vector<queue::message> accepted;
   decoded.reserve(messages.size());
@@ -221,7 +228,7 @@ void worker::store(std::vector<queue::message> messages) {
   for (auto& m : messages) {
     auto event = events::decode(m.fields);
     if (!event) {
-      // Malformed entries can never succeed: park them with their error instead of retrying.
+      // Malformed events can never succeed: park them with their error instead of retrying.
       consumer_->dead_letter(m, event.error().field + ": " + event.error().message);
       dead_lettered_.inc();
       log_.rate_limited(log::level::warn, "dead-letter", std::chrono::seconds(10),

@@ -50,13 +50,15 @@ class worker {
   void connect();
   // Partitions ahead and data retention (storage/partitions.hpp), every maintenance_interval.
   void maintain();
-  // At most site_quota() entries per site stay in the batch; the rest move to the deferred stream.
+  // At most site_quota() events per site stay in the batch; the rest move to the deferred stream.
   std::vector<queue::message> take_fair_share(std::vector<queue::message> messages);
   std::size_t site_quota() const;
   // Enriches the decodable messages, runs them through the visit tracker, stores them with their
   // rollup deltas, acknowledges them, and dead-letters the undecodable rest. A batch PostgreSQL
-  // rejects for its data is split in halves until the offending events are found alone.
+  // rejects for its data is split in halves until the offending events are found alone. Claimed
+  // entries can hold many more events than a batch: one transaction per batch_size events.
   void store(std::vector<queue::message> messages);
+  void store_batch(std::span<queue::message> messages);
   // A late event (older than events::late_event_ms) may change a period the dashboard cached:
   // bumps its site's stats version (libs/stats/result_cache.hpp).
   void invalidate_cached_stats(std::span<const storage::stored_event> batch,

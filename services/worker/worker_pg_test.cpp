@@ -59,22 +59,44 @@ struct fixture {
     return e;
   }
 
-  std::string event(std::string props = {}) { return queue::serialize(make_event(std::move(props))); }
+  std::string event(std::string props = {}) {
+    return queue::serialize(make_event(std::move(props)));
+  }
+
+  // Onto the ingest stream: an entry per event, or packed as collectors pack them, up to
+  // queue::max_events_per_entry events an entry.
+  void append(std::span<const std::string> records, bool packed) {
+    if (!packed) {
+      queue::append(redis, cfg.common.keys, records);
+      return;
+    }
+    const queue::xadd_encoder xadd(cfg.common.keys.events_stream());
+    for (std::size_t first = 0; first < records.size(); first += queue::max_events_per_entry) {
+      std::string protocol;
+      REQUIRE(xadd.encode_entry(
+          protocol,
+          records.subspan(first, std::min(queue::max_events_per_entry, records.size() - first))));
+      REQUIRE_FALSE(redis.pipeline_formatted(protocol, 1).at(0).is_error());
+    }
+  }
 
   long long stored() {
     pqxx::connection conn(db.dsn());
     pqxx::work tx(conn);
-    return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0].as<long long>();
+    return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site_id)[0]
+        .as<long long>();
   }
 
   // The rollup counter `column` summed over the rows of one dimension value.
   long long rollup(events::dimension d, const std::string& value, const char* column) {
     pqxx::connection conn(db.dsn());
     pqxx::work tx(conn);
-    return tx.exec_params1(std::string("SELECT coalesce(sum(r.") + column + "), 0) FROM rollups r"
-                           " JOIN dimension_values v ON v.site_id = r.site_id AND v.id = r.value_id"
-                           " WHERE r.site_id = $1 AND r.dimension = $2 AND v.value = $3",
-                           site_id, static_cast<int>(d), value)[0]
+    return tx
+        .exec_params1(std::string("SELECT coalesce(sum(r.") + column +
+                          "), 0) FROM rollups r"
+                          " JOIN dimension_values v ON v.site_id = r.site_id AND v.id = r.value_id"
+                          " WHERE r.site_id = $1 AND r.dimension = $2 AND v.value = $3",
+                      site_id, static_cast<int>(d), value)[0]
         .as<long long>();
   }
 
@@ -82,7 +104,8 @@ struct fixture {
       "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
 
   long long pending() {
-    const auto summary = redis.command({"XPENDING", cfg.common.keys.events_stream(), events::keys::worker_group});
+    const auto summary =
+        redis.command({"XPENDING", cfg.common.keys.events_stream(), events::keys::worker_group});
     return summary.elements.at(0).integer;
   }
 
@@ -96,12 +119,14 @@ struct fixture {
 }  // namespace
 
 TEST_CASE("a poison event is dead-lettered and the rest of its batch is stored") {
+  const bool packed = GENERATE(false, true);
+  INFO("events packed in entries: " << packed);
   fixture f;
   std::vector<std::string> records;
   for (int i = 0; i < 20; ++i) {
     records.push_back(f.event(i == 13 ? "{not json" : R"({"k":"v"})"));
   }
-  queue::append(f.redis, f.cfg.common.keys, records);
+  f.append(records, packed);
   worker::worker w(f.cfg, f.log, f.registry);
   f.drain(w);
   CHECK(f.stored() == 19);
@@ -109,7 +134,8 @@ TEST_CASE("a poison event is dead-lettered and the rest of its batch is stored")
   const auto dead = queue::list_dead_letters(f.redis, f.cfg.common.keys, 10);
   REQUIRE(dead.size() == 1);
   CHECK(dead[0].error.find("rejected by PostgreSQL") != std::string::npos);
-  CHECK(f.registry.render().find(R"(plumb_worker_events_total{outcome="dead_lettered"} 1)") != std::string::npos);
+  CHECK(f.registry.render().find(R"(plumb_worker_events_total{outcome="dead_lettered"} 1)") !=
+        std::string::npos);
 }
 
 TEST_CASE("entries a crashed worker left pending are taken over and stored once") {
@@ -134,7 +160,8 @@ TEST_CASE("entries a crashed worker left pending are taken over and stored once"
   queue::append(f.redis, f.cfg.common.keys, records);
   f.drain(rescuer);
   CHECK(f.stored() == 5);
-  CHECK(f.registry.render().find(R"(plumb_worker_events_total{outcome="duplicate"} 5)") != std::string::npos);
+  CHECK(f.registry.render().find(R"(plumb_worker_events_total{outcome="duplicate"} 5)") !=
+        std::string::npos);
 }
 
 TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") {
@@ -200,7 +227,10 @@ TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") 
   CHECK(f.rollup(dimension::page, "/docs", "events") == 1);
   CHECK(f.rollup(dimension::event, "Signup", "events") == 1);
   CHECK(f.rollup(dimension::prop, "plan\x1fpro", "events") == 1);
-  CHECK(f.rollup(dimension::revenue, "Signup\x1f" "EUR", "events") == 1);
+  CHECK(f.rollup(dimension::revenue,
+                 "Signup\x1f"
+                 "EUR",
+                 "events") == 1);
   CHECK(f.rollup(dimension::browser, "Firefox", "visits") == 1);
   CHECK(f.rollup(dimension::os, "Linux", "visits") == 1);
   CHECK(f.rollup(dimension::device, "desktop", "visits") == 1);
@@ -215,11 +245,17 @@ TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") 
   // The query string never reaches storage.
   pqxx::connection conn(f.db.dsn());
   pqxx::work tx(conn);
-  CHECK(tx.exec_params1("SELECT count(*) FROM dimension_values WHERE site_id = $1 AND value LIKE '%secret%'",
-                        f.site_id)[0].as<int>() == 0);
-  CHECK(tx.exec_params1("SELECT sum(revenue)::text FROM rollups WHERE site_id = $1 AND dimension = $2",
-                        f.site_id, static_cast<int>(dimension::revenue))[0].as<std::string>() == "12.500000");
-  CHECK(tx.exec_params1("SELECT count(DISTINCT visit_id) FROM events WHERE site_id = $1", f.site_id)[0].as<int>() == 1);
+  CHECK(tx.exec_params1(
+              "SELECT count(*) FROM dimension_values WHERE site_id = $1 AND value LIKE '%secret%'",
+              f.site_id)[0]
+            .as<int>() == 0);
+  CHECK(tx.exec_params1(
+              "SELECT sum(revenue)::text FROM rollups WHERE site_id = $1 AND dimension = $2",
+              f.site_id, static_cast<int>(dimension::revenue))[0]
+            .as<std::string>() == "12.500000");
+  CHECK(tx.exec_params1("SELECT count(DISTINCT visit_id) FROM events WHERE site_id = $1",
+                        f.site_id)[0]
+            .as<int>() == 1);
   // Each raw event keeps its own location (filters read the visit's, from its opening event).
   const auto located = tx.exec_params(
       "SELECT r.value, c.value FROM events e"
@@ -233,7 +269,12 @@ TEST_CASE("events are enriched, bots and spam are tallied, and visits roll up") 
   CHECK(located[1][1].as<std::string>() == "Vienna, AT-9");
 }
 
-TEST_CASE("a flooding site's backlog is deferred so other sites' events go first, and all land once") {
+TEST_CASE(
+    "a flooding site's backlog is deferred so other sites' events go first, and all land once") {
+  // Packed, the quiet site's events share an entry with the flood's last ones: the entry is
+  // acknowledged only when the deferred ones are in the deferred stream and the rest stored.
+  const bool packed = GENERATE(false, true);
+  INFO("events packed in entries: " << packed);
   fixture f;
   f.cfg.batch_size = 100;
   f.cfg.site_share_percent = 10;
@@ -259,14 +300,15 @@ TEST_CASE("a flooding site's backlog is deferred so other sites' events go first
     e.url = "https://quiet.example/";
     records.push_back(queue::serialize(e));
   }
-  queue::append(f.redis, f.cfg.common.keys, records);
+  f.append(records, packed);
   worker::worker w(f.cfg, f.log, f.registry);
   w.process_once();  // drains nothing pending (fresh consumer)
 
   auto stored_for = [&](std::int64_t site) {
     pqxx::connection conn(f.db.dsn());
     pqxx::work tx(conn);
-    return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site)[0].as<long long>();
+    return tx.exec_params1("SELECT count(*) FROM events WHERE site_id = $1", site)[0]
+        .as<long long>();
   };
   // Rounds until the quiet site's events are stored: by then most of the flood still waits.
   int rounds = 0;

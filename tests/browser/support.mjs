@@ -80,9 +80,10 @@ export async function redisCli(redisUrl, ...args) {
   }
 }
 
-// The [name, value, ...] list of a serialised stream entry: a Redis protocol array of bulk
-// strings (proto/stream/README.md), whose lengths count UTF-8 bytes.
-function entryPairs(serialized) {
+// The [name, value, ...] lists of the serialised events in a stream entry's one field: Redis
+// protocol arrays of bulk strings back to back (proto/stream/README.md), whose lengths count
+// UTF-8 bytes.
+function packedEvents(serialized) {
   const bytes = Buffer.from(serialized, 'utf8');
   let at = 0;
   const line = () => {
@@ -92,26 +93,32 @@ function entryPairs(serialized) {
     at = end + 2;
     return text;
   };
-  const count = Number(line().slice(1));
-  const pairs = [];
-  for (let i = 0; i < count; i++) {
-    const length = Number(line().slice(1));
-    pairs.push(bytes.toString('utf8', at, at + length));
-    at += length + 2;
+  const events = [];
+  while (at < bytes.length) {
+    const count = Number(line().slice(1));
+    const pairs = [];
+    for (let i = 0; i < count; i++) {
+      const length = Number(line().slice(1));
+      pairs.push(bytes.toString('utf8', at, at + length));
+      at += length + 2;
+    }
+    events.push(pairs);
   }
-  return pairs;
+  return events;
 }
 
-// Stream entries as {id, fields: {name: value}}, oldest first.
+// The stream's events as {id, fields: {name: value}} (id: the entry's), oldest first.
 export async function streamEntries(redisUrl, key) {
   const reply = await redisCli(redisUrl, 'XRANGE', key, '-', '+');
-  return reply.map(([id, stored]) => {
-    const flat = stored.length === 2 && stored[0] === 'e' ? entryPairs(stored[1]) : stored;
-    const fields = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      fields[flat[i]] = flat[i + 1];
-    }
-    return { id, fields };
+  return reply.flatMap(([id, stored]) => {
+    const events = stored.length === 2 && stored[0] === 'e' ? packedEvents(stored[1]) : [stored];
+    return events.map((flat) => {
+      const fields = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        fields[flat[i]] = flat[i + 1];
+      }
+      return { id, fields };
+    });
   });
 }
 

@@ -65,32 +65,65 @@ TEST_CASE("serialised entries encode as XADD commands to the stream, one field p
   CHECK(out == expected);
 }
 
-TEST_CASE("stream entries read back as their fields, packed in one field or written as pairs") {
-  const events::fields fields{{"v", "1"}, {"id", "abc"}, {"u", "https://a.example/\r\n$3"}};
-  const auto reply_of = [](const std::vector<std::string>& strings) {
-    redis::reply r;
-    r.type = redis::reply::kind::array;
-    for (const auto& s : strings) {
-      redis::reply element;
-      element.type = redis::reply::kind::string;
-      element.str = s;
-      r.elements.push_back(element);
-    }
-    return r;
-  };
-  CHECK(queue::entry_fields(reply_of({"e", queue::serialize(fields)})) == fields);
-  CHECK(queue::entry_fields(reply_of({"v", "1", "id", "abc", "u", "https://a.example/\r\n$3"})) ==
-        fields);
-  // A field "e" that is not a serialised entry is a field like any other (the worker rejects it).
-  CHECK(queue::entry_fields(reply_of({"e", "x"})) == events::fields{{"e", "x"}});
+namespace {
+
+redis::reply strings_reply(const std::vector<std::string>& strings) {
+  redis::reply r;
+  r.type = redis::reply::kind::array;
+  for (const auto& s : strings) {
+    redis::reply element;
+    element.type = redis::reply::kind::string;
+    element.str = s;
+    r.elements.push_back(element);
+  }
+  return r;
 }
 
-TEST_CASE("a malformed serialised entry encodes nothing") {
+}  // namespace
+
+TEST_CASE("stream entries read back as their events, packed in one field or written as pairs") {
+  using events_list = std::vector<events::fields>;
+  const events::fields first{{"v", "1"}, {"id", "abc"}, {"u", "https://a.example/\r\n$3"}};
+  const events::fields second{{"v", "1"}, {"id", "def"}, {"p", ""}};
+  CHECK(queue::entry_events(strings_reply({"e", queue::serialize(first)})) == events_list{first});
+  CHECK(queue::entry_events(strings_reply(
+            {"e", queue::serialize(first) + queue::serialize(second) + queue::serialize(first)})) ==
+        events_list{first, second, first});
+  CHECK(queue::entry_events(strings_reply(
+            {"v", "1", "id", "abc", "u", "https://a.example/\r\n$3"})) == events_list{first});
+  // A field "e" that is not a sequence of serialised events is a field like any other (the
+  // worker rejects it), even when it starts with one.
+  CHECK(queue::entry_events(strings_reply({"e", "x"})) == events_list{{{"e", "x"}}});
+  const std::string torn = queue::serialize(first) + queue::serialize(second).substr(0, 9);
+  CHECK(queue::entry_events(strings_reply({"e", torn})) == events_list{{{"e", torn}}});
+}
+
+TEST_CASE("serialised events encode as one XADD per event, or one packed entry") {
+  const queue::xadd_encoder xadd("p:{events}");
+  const std::vector<std::string> serialized{queue::serialize({{"v", "1"}, {"id", "a"}}),
+                                            queue::serialize({{"v", "1"}, {"id", "b"}})};
+  std::string out;
+  REQUIRE(xadd.encode_entry(out, serialized));
+  std::string expected;
+  const std::string packed = serialized[0] + serialized[1];
+  const std::string_view args[] = {"XADD", "p:{events}", "*", "e", packed};
+  redis::append_command(expected, args);
+  CHECK(out == expected);
+
+  std::string kept = "kept";
+  CHECK_FALSE(xadd.encode_entry(kept, {}));
+  const std::vector<std::string> too_many(queue::max_events_per_entry + 1, serialized[0]);
+  CHECK_FALSE(xadd.encode_entry(kept, too_many));
+  CHECK(kept == "kept");
+}
+
+TEST_CASE("a malformed serialised event encodes nothing") {
   const queue::xadd_encoder xadd("s");
   for (const std::string bad : {"", "$1\r\nv\r\n", "*\r\n", "*2x\r\n", "*2"}) {
     std::string out = "kept";
     const std::vector<std::string> entries{queue::serialize({{"v", "1"}}), bad};
     CHECK_FALSE(xadd.encode(out, entries));
+    CHECK_FALSE(xadd.encode_entry(out, entries));
     CHECK(out == "kept");
   }
 }

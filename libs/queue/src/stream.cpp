@@ -40,6 +40,17 @@ std::size_t confirmed_prefix(const std::vector<redis::reply>& replies) {
   return n;
 }
 
+// One message per event of an entry ([id, [f1, v1, ...]]), sharing the entry's count of events
+// to settle.
+void append_messages(std::vector<message>& out, const std::string& stream,
+                     const redis::reply& entry) {
+  auto events = entry_events(entry.elements.at(1));
+  auto unsettled = std::make_shared<std::size_t>(events.size());
+  for (auto& fields : events) {
+    out.push_back(message{stream, entry.elements.at(0).str, std::move(fields), unsettled});
+  }
+}
+
 // XREADGROUP reply: [[stream, [[id, [f1, v1, ...]], ...]]] or nil when nothing arrived.
 std::vector<message> parse_read_reply(const redis::reply& reply, const std::string& stream) {
   std::vector<message> out;
@@ -47,12 +58,7 @@ std::vector<message> parse_read_reply(const redis::reply& reply, const std::stri
     return out;
   }
   for (const auto& entry : reply.elements.at(0).elements.at(1).elements) {
-    message m;
-    m.stream = stream;
-    m.stream_id = entry.elements.at(0).str;
-    // A pending entry that was deleted from the stream comes back with nil fields.
-    m.fields = entry_fields(entry.elements.at(1));
-    out.push_back(std::move(m));
+    append_messages(out, stream, entry);
   }
   return out;
 }
@@ -91,14 +97,19 @@ std::string serialize(const events::event& e) {
   return out;
 }
 
-std::optional<events::fields> deserialize(std::string_view record) {
-  auto read_line = [&record]() -> std::optional<std::string_view> {
-    const auto end = record.find("\r\n");
+namespace {
+
+// The first serialised event of `records`, which loses its bytes; nullopt when `records` does not
+// start with one.
+std::optional<events::fields> take_record(std::string_view& records) {
+  std::string_view rest = records;
+  auto read_line = [&rest]() -> std::optional<std::string_view> {
+    const auto end = rest.find("\r\n");
     if (end == std::string_view::npos) {
       return std::nullopt;
     }
-    const auto line = record.substr(0, end);
-    record.remove_prefix(end + 2);
+    const auto line = rest.substr(0, end);
+    rest.remove_prefix(end + 2);
     return line;
   };
   auto read_count = [&read_line](char type) -> std::optional<std::size_t> {
@@ -109,35 +120,52 @@ std::optional<events::fields> deserialize(std::string_view record) {
   if (!count || *count % 2 != 0) {
     return std::nullopt;
   }
-  std::vector<std::string> args;
+  events::fields out;
+  out.reserve(*count / 2);
   for (std::size_t i = 0; i < *count; ++i) {
     const auto length = read_count('$');
-    if (!length || record.size() < *length + 2 || record.substr(*length, 2) != "\r\n") {
+    if (!length || rest.size() < *length + 2 || rest.substr(*length, 2) != "\r\n") {
       return std::nullopt;
     }
-    args.emplace_back(record.substr(0, *length));
-    record.remove_prefix(*length + 2);
+    if (i % 2 == 0) {
+      out.emplace_back(rest.substr(0, *length), std::string());
+    } else {
+      out.back().second = rest.substr(0, *length);
+    }
+    rest.remove_prefix(*length + 2);
   }
-  if (!record.empty()) {
-    return std::nullopt;
-  }
-  events::fields out;
-  for (std::size_t i = 0; i < args.size(); i += 2) {
-    out.emplace_back(std::move(args[i]), std::move(args[i + 1]));
-  }
+  records = rest;
   return out;
 }
 
-events::fields entry_fields(const redis::reply& pairs) {
+}  // namespace
+
+std::optional<events::fields> deserialize(std::string_view record) {
+  auto fields = take_record(record);
+  return fields && record.empty() ? fields : std::nullopt;
+}
+
+std::vector<events::fields> entry_events(const redis::reply& pairs) {
+  std::vector<events::fields> out;
   if (pairs.elements.size() == 2 && pairs.elements[0].str == entry_field) {
-    if (auto fields = deserialize(pairs.elements[1].str)) {
-      return std::move(*fields);
+    std::string_view records = pairs.elements[1].str;
+    while (!records.empty()) {
+      auto fields = take_record(records);
+      if (!fields) {
+        out.clear();
+        break;
+      }
+      out.push_back(std::move(*fields));
+    }
+    if (!out.empty()) {
+      return out;
     }
   }
-  events::fields out;
+  events::fields fields;
   for (std::size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
-    out.emplace_back(pairs.elements[i].str, pairs.elements[i + 1].str);
+    fields.emplace_back(pairs.elements[i].str, pairs.elements[i + 1].str);
   }
+  out.push_back(std::move(fields));
   return out;
 }
 
@@ -149,22 +177,58 @@ xadd_encoder::xadd_encoder(std::string_view stream) {
   redis::append_bulk_string(prefix_, entry_field);
 }
 
-bool xadd_encoder::encode(std::string& out, std::span<const std::string> serialized_entries) const {
+namespace {
+
+// True when `record` starts like a serialised event; the full parse is the reader's.
+bool looks_serialized(std::string_view record) {
+  const auto header_end = record.find("\r\n");
+  return header_end != std::string_view::npos && header_count(record.substr(0, header_end), '*');
+}
+
+}  // namespace
+
+bool xadd_encoder::encode(std::string& out, std::span<const std::string> serialized_events) const {
   const std::size_t original_size = out.size();
   std::size_t bytes = 0;
-  for (const auto& entry : serialized_entries) {
-    bytes += entry.size() + prefix_.size() + array_header_bytes;
+  for (const auto& event : serialized_events) {
+    bytes += event.size() + prefix_.size() + array_header_bytes;
   }
   out.reserve(original_size + bytes);
-  for (const std::string_view entry : serialized_entries) {
-    const auto header_end = entry.find("\r\n");
-    if (header_end == std::string_view::npos || !header_count(entry.substr(0, header_end), '*')) {
+  for (const std::string_view event : serialized_events) {
+    if (!looks_serialized(event)) {
       out.resize(original_size);
       return false;
     }
     out += prefix_;
-    redis::append_bulk_string(out, entry);
+    redis::append_bulk_string(out, event);
   }
+  return true;
+}
+
+bool xadd_encoder::encode_entry(std::string& out,
+                                std::span<const std::string> serialized_events) const {
+  std::size_t bytes = 0;
+  for (const std::string_view event : serialized_events) {
+    if (!looks_serialized(event)) {
+      return false;
+    }
+    bytes += event.size();
+  }
+  if (serialized_events.empty() || serialized_events.size() > max_events_per_entry) {
+    return false;
+  }
+  // The value's bulk-string header, then the events back to back.
+  char length[24];
+  const auto length_end = std::to_chars(std::begin(length), std::end(length), bytes).ptr;
+  out.reserve(out.size() + prefix_.size() + array_header_bytes + bytes + 2);
+  out += prefix_;
+  out += '$';
+  out.append(length, length_end);
+  out += "\r\n";
+  for (const std::string_view event : serialized_events) {
+    out += event;
+  }
+  out += "\r\n";
   return true;
 }
 
@@ -241,12 +305,14 @@ std::unordered_set<std::string> find_event_ids(redis::connection& redis, const e
     const auto page =
         checked(redis.command({"XRANGE", stream, from, "+", "COUNT", count}), "XRANGE failed");
     for (const auto& entry : page.elements) {
-      for (const auto& [field, value] : entry_fields(entry.elements.at(1))) {
-        if (field == "id") {
-          if (event_ids.contains(value)) {
-            found.insert(value);
+      for (const auto& fields : entry_events(entry.elements.at(1))) {
+        for (const auto& [field, value] : fields) {
+          if (field == "id") {
+            if (event_ids.contains(value)) {
+              found.insert(value);
+            }
+            break;
           }
-          break;
         }
       }
     }
@@ -274,7 +340,9 @@ void consumer::ensure_group() {
 
 std::vector<message> consumer::read(std::size_t count, std::chrono::milliseconds block,
                                     std::string_view from) {
-  const std::string count_text = std::to_string(count);
+  const auto entries = std::clamp<std::size_t>(
+      static_cast<std::size_t>(static_cast<double>(count) / events_per_entry_), 1, count);
+  const std::string count_text = std::to_string(entries);
   const std::string block_text = std::to_string(block.count());
   std::vector<std::string_view> args{"XREADGROUP", "GROUP", events::keys::worker_group,
                                      name_,        "COUNT", count_text};
@@ -282,7 +350,15 @@ std::vector<message> consumer::read(std::size_t count, std::chrono::milliseconds
     args.insert(args.end(), {"BLOCK", block_text});
   }
   args.insert(args.end(), {"STREAMS", stream_, from});
-  return parse_read_reply(checked(redis_.command(args), "XREADGROUP failed"), stream_);
+  auto messages = parse_read_reply(checked(redis_.command(args), "XREADGROUP failed"), stream_);
+  if (!messages.empty()) {
+    std::size_t entries_read = 1;
+    for (std::size_t i = 1; i < messages.size(); ++i) {
+      entries_read += messages[i].stream_id != messages[i - 1].stream_id ? 1U : 0U;
+    }
+    events_per_entry_ = static_cast<double>(messages.size()) / static_cast<double>(entries_read);
+  }
+  return messages;
 }
 
 std::vector<message> consumer::read_pending(std::size_t count) {
@@ -293,22 +369,32 @@ std::vector<message> consumer::read_new(std::size_t count, std::chrono::millisec
   return read(count, block, ">");
 }
 
-void consumer::ack(std::span<const message> messages) {
-  if (messages.empty()) {
-    return;
+std::vector<std::string_view> consumer::settle(std::span<const message> messages) {
+  std::vector<std::string_view> entries;
+  for (const auto& m : messages) {
+    if (m.unsettled_in_entry == nullptr || --*m.unsettled_in_entry == 0) {
+      entries.push_back(m.stream_id);
+    }
   }
+  return entries;
+}
+
+void consumer::ack(std::span<const message> messages) {
   // Messages come in runs from one stream; one XACK per run.
   std::size_t first = 0;
   while (first < messages.size()) {
     const std::string& stream = messages[first].stream.empty() ? stream_ : messages[first].stream;
-    std::vector<std::string_view> args{"XACK", stream, events::keys::worker_group};
     std::size_t last = first;
-    for (; last < messages.size() &&
-           (messages[last].stream.empty() ? stream_ : messages[last].stream) == stream;
-         ++last) {
-      args.push_back(messages[last].stream_id);
+    while (last < messages.size() &&
+           (messages[last].stream.empty() ? stream_ : messages[last].stream) == stream) {
+      ++last;
     }
-    checked(redis_.command(args), "XACK failed");
+    const auto settled = settle(messages.subspan(first, last - first));
+    if (!settled.empty()) {
+      std::vector<std::string_view> args{"XACK", stream, events::keys::worker_group};
+      args.insert(args.end(), settled.begin(), settled.end());
+      checked(redis_.command(args), "XACK failed");
+    }
     first = last;
   }
 }
@@ -318,12 +404,15 @@ void consumer::defer(std::span<const message> messages, const std::string& to_st
     return;
   }
   std::vector<std::vector<std::string>> commands{{"MULTI"}};
-  std::vector<std::string> ack{"XACK", stream_, std::string(events::keys::worker_group)};
   for (const auto& m : messages) {
     commands.push_back({"XADD", to_stream, "*", std::string(entry_field), serialize(m.fields)});
-    ack.push_back(m.stream_id);
   }
-  commands.push_back(std::move(ack));
+  const auto settled = settle(messages);
+  if (!settled.empty()) {
+    std::vector<std::string> ack{"XACK", stream_, std::string(events::keys::worker_group)};
+    ack.insert(ack.end(), settled.begin(), settled.end());
+    commands.push_back(std::move(ack));
+  }
   commands.push_back({"EXEC"});
   const auto replies = redis_.pipeline(commands);
   const auto& exec = replies.back();
@@ -377,13 +466,10 @@ consumer::claim_result consumer::claim_idle(std::chrono::milliseconds min_idle, 
     if (entry.is_nil() || entry.elements.size() < 2) {
       continue;
     }
-    message m;
-    m.stream = stream;
-    m.stream_id = entry.elements.at(0).str;
-    m.fields = entry_fields(entry.elements.at(1));
+    const auto& id = entry.elements.at(0).str;
     const bool exhausted =
-        std::find(exhausted_ids.begin(), exhausted_ids.end(), m.stream_id) != exhausted_ids.end();
-    (exhausted ? result.exhausted : result.claimed).push_back(std::move(m));
+        std::find(exhausted_ids.begin(), exhausted_ids.end(), id) != exhausted_ids.end();
+    append_messages(exhausted ? result.exhausted : result.claimed, stream, entry);
   }
   return result;
 }

@@ -83,6 +83,57 @@ TEST_CASE("entries hold one field, and entries written as pairs or deferred read
   redis.command({"DEL", keys.events_stream(), keys.deferred_stream()});
 }
 
+TEST_CASE("a packed entry's events are read one by one, and it is acknowledged with its last") {
+  auto redis = connect();
+  const events::keys keys(test_support::unique_name("t:") + ":");
+  queue::consumer consumer(redis, keys, "w");
+  consumer.ensure_group();
+  std::vector<std::string> serialized;
+  for (const char* id : {"a", "b", "c"}) {
+    serialized.push_back(queue::serialize({{"v", "1"}, {"id", id}, {"site", "1"}}));
+  }
+  std::string protocol;
+  REQUIRE(queue::xadd_encoder(keys.events_stream()).encode_entry(protocol, serialized));
+  std::vector<redis::reply> replies;
+  redis.pipeline_formatted(protocol, 1, replies);
+  REQUIRE(redis.command({"XLEN", keys.events_stream()}).integer == 1);
+  const auto pending_entries = [&] {
+    return redis.command({"XPENDING", keys.events_stream(), events::keys::worker_group})
+        .elements.at(0)
+        .integer;
+  };
+
+  const auto got = consumer.read_new(10, std::chrono::milliseconds(100));
+  REQUIRE(got.size() == 3);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].stream_id == got[0].stream_id);
+    CHECK(got[i].fields.at(1).second == std::string(1, static_cast<char>('a' + i)));
+  }
+  // Settled one way or another, each event keeps the entry pending until the last.
+  consumer.ack(std::span(got).first(1));
+  CHECK(pending_entries() == 1);
+  consumer.defer(std::span(got).subspan(1, 1), keys.deferred_stream());
+  CHECK(pending_entries() == 1);
+  CHECK(redis.command({"XLEN", keys.deferred_stream()}).integer == 1);
+  // Should the consumer stop now, the whole entry is delivered again.
+  const auto again = consumer.read_pending(10);
+  REQUIRE(again.size() == 3);
+  consumer.dead_letter(got[2], "site: test");
+  CHECK(pending_entries() == 0);
+  CHECK(redis.command({"XLEN", keys.dead_letter_stream()}).integer == 1);
+
+  // A claimed entry comes back as its events too.
+  redis.pipeline_formatted(protocol, 1, replies);
+  queue::consumer crashed(redis, keys, "crashed");
+  REQUIRE(crashed.read_new(10, std::chrono::milliseconds(100)).size() == 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  const auto claim = consumer.claim_idle(std::chrono::milliseconds(10), 10, 5);
+  REQUIRE(claim.claimed.size() == 3);
+  consumer.ack(claim.claimed);
+  CHECK(pending_entries() == 0);
+  redis.command({"DEL", keys.events_stream(), keys.deferred_stream(), keys.dead_letter_stream()});
+}
+
 TEST_CASE("dead-lettered entries keep their fields and error and leave the pending list") {
   auto redis = connect();
   const events::keys keys(test_support::unique_name("t:") + ":");

@@ -3,6 +3,7 @@
 // reads. Entries are events::fields (proto/stream/README.md).
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -24,24 +25,30 @@ std::string serialize(const events::event& e);
 // The fields back; nullopt when `record` is not a well-formed serialised entry.
 std::optional<events::fields> deserialize(std::string_view record);
 
-// A stream entry's one field (proto/stream/README.md): its serialised fields. One field costs
-// Redis about half the CPU of a field per pair, and Redis's CPU is what every collector shares.
+// A stream entry's one field (proto/stream/README.md): the serialised fields of one or more events,
+// back to back. Redis's cost is per entry and per field, not per byte, and Redis's CPU is what
+// every collector shares: the collector packs the events of one turn of its event loop into one
+// entry, up to max_events_per_entry.
 inline constexpr std::string_view entry_field = "e";
+inline constexpr std::size_t max_events_per_entry = 32;
 
-// The fields of a stream entry as Redis returns them, [name, value, ...]: the serialised fields
-// in entry_field, or the pairs themselves for entries written as pairs (before entry_field, and
-// dead-letter entries).
-events::fields entry_fields(const redis::reply& pairs);
+// The events of a stream entry as Redis returns its fields, [name, value, ...]: each serialised
+// event in entry_field, or the pairs themselves for entries written as pairs (before entry_field,
+// and dead-letter entries). An entry_field value that is not a sequence of serialised events comes
+// back as one event holding that pair, for decoding to reject.
+std::vector<events::fields> entry_events(const redis::reply& pairs);
 
-// The one encoding of serialised entries as stream appends: "XADD <stream> * e <entry>" in Redis
-// protocol, one command per entry. append() sends these bytes on a blocking connection, the
-// collector's I/O-thread pipeline on a non-blocking one (services/collector/stream_writer.hpp).
+// The one encoding of serialised events as stream appends, in Redis protocol: append() sends these
+// bytes on a blocking connection, the collector's I/O-thread pipeline on a non-blocking one
+// (services/collector/stream_writer.hpp). Both return false, with `out` as it was, when an event
+// is not a serialised event (serialize()).
 class xadd_encoder {
  public:
   explicit xadd_encoder(std::string_view stream);
-  // Appends one XADD per entry to `out`. False, with `out` as it was, when an entry is not a
-  // serialised entry (serialize()).
-  bool encode(std::string& out, std::span<const std::string> serialized_entries) const;
+  // One XADD per event: "XADD <stream> * e <event>".
+  bool encode(std::string& out, std::span<const std::string> serialized_events) const;
+  // One XADD for all of them (at most max_events_per_entry): "XADD <stream> * e <event><event>…".
+  bool encode_entry(std::string& out, std::span<const std::string> serialized_events) const;
 
  private:
   std::string prefix_;  // "*5\r\n$4\r\nXADD\r\n$<n>\r\n<stream>\r\n$1\r\n*\r\n$1\r\ne\r\n"
@@ -88,10 +95,15 @@ std::unordered_set<std::string> find_event_ids(redis::connection& redis, const e
                                                std::int64_t since_ms, std::int64_t now_ms,
                                                const std::unordered_set<std::string>& event_ids);
 
+// One event of a stream entry.
 struct message {
   std::string stream;     // the stream it was read from
   std::string stream_id;  // Redis entry id, for XACK
   events::fields fields;
+  // How many events of the entry this consumer has yet to settle (acknowledge, defer or
+  // dead-letter), shared by their messages: the entry is acknowledged with the last of them, so
+  // it stays pending, and is delivered again, until every one of its events is settled.
+  std::shared_ptr<std::size_t> unsettled_in_entry;
 };
 
 // One consumer of the workers' group on one stream: the ingest stream by default, or the
@@ -103,24 +115,30 @@ class consumer {
 
   // Creates the consumer group (from the start of the stream) if it does not exist yet.
   void ensure_group();
+  // Reads take whole entries: about `count` events (as many entries as that many events filled in
+  // the consumer's previous read, at least one), at most `count` entries.
+  //
   // Entries delivered to this consumer earlier but never acknowledged (e.g. before a crash).
   std::vector<message> read_pending(std::size_t count);
   // New entries, waiting up to `block` for the first one.
   std::vector<message> read_new(std::size_t count, std::chrono::milliseconds block);
-  // Acknowledges each message on the stream it came from.
+  // Settles each message: its entry is acknowledged, on the stream it came from, once all of its
+  // events are settled.
   void ack(std::span<const message> messages);
-  // Moves messages to another stream of the same group (its entries keep their fields) and
-  // acknowledges them here, in one MULTI/EXEC: each is then in exactly one place. Throws
-  // std::runtime_error on error replies (nothing moved then).
+  // Moves events to another stream of the same group (an entry each, with the same fields) and
+  // settles them here, in one MULTI/EXEC: an entry whose events are all settled is then in
+  // exactly one place. An entry with events still to settle stays pending meanwhile; should it
+  // be delivered again, its moved events may be stored twice in the streams, and workers store
+  // each event_id once. Throws std::runtime_error on error replies (nothing moved then).
   void defer(std::span<const message> messages, const std::string& to_stream);
-  // Moves an entry that can never be processed to the dead-letter stream with its error, then
-  // acknowledges it, so it neither blocks the group nor disappears.
+  // Moves an event that can never be processed to the dead-letter stream with its error, then
+  // settles it, so it neither blocks the group nor disappears.
   void dead_letter(const message& m, std::string_view error);
 
   // Takes over entries that have been pending for at least `min_idle` with any consumer of the
-  // group (a crashed worker's, or this one's after repeated failures). Entries already delivered
-  // `max_deliveries` times come back in `exhausted` (now pending with this consumer) for the
-  // caller to dead-letter; the others in `claimed`, to process again.
+  // group (a crashed worker's, or this one's after repeated failures). The events of entries
+  // already delivered `max_deliveries` times come back in `exhausted` (now pending with this
+  // consumer) for the caller to dead-letter; the others in `claimed`, to process again.
   struct claim_result {
     std::vector<message> claimed;
     std::vector<message> exhausted;
@@ -134,11 +152,14 @@ class consumer {
  private:
   std::vector<message> read(std::size_t count, std::chrono::milliseconds block,
                             std::string_view from);
+  // The ids of the entries whose last unsettled events are among `messages`, which are settled.
+  static std::vector<std::string_view> settle(std::span<const message> messages);
 
   redis::connection& redis_;
   events::keys keys_;
   std::string name_;
   std::string stream_;
+  double events_per_entry_ = 1;  // in the previous read that returned entries
 };
 
 // Removes from the ingest and deferred streams every entry that all consumer groups have both
