@@ -115,7 +115,8 @@ wrk.headers["Content-Type"] = "text/plain"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 LUA
   say "benchmark: collector vs nginx, ${BENCH_RUNS}× ${BENCH_SECONDS}s each, $BENCH_CONNECTIONS connections"
-  local run result
+  local run result redis_ticks
+  redis_ticks=$(cpu_ticks "$(redis_pid "$TEST_DIR/redis")")
   for ((run = 1; run <= BENCH_RUNS; run++)); do
     read -r -a result < <(wrk_run "http://127.0.0.1:$nginx_port/api/event" "$dir/post.lua" "$BENCH_SECONDS" "$nginx_pid")
     nginx_rps+=("${result[0]}")
@@ -138,10 +139,14 @@ LUA
   read -r -a half_result < <(wrk_run "http://127.0.0.1:$collector_port/api/event" "$dir/paced.lua")
   note "paced run: ${half_result[0]} req/s offered ~$half, p50 ${half_result[1]} ms, p99 ${half_result[2]} ms"
 
-  local rss_mb appended
+  local rss_mb appended redis_us
   rss_mb=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
   appended=$(curl -fsS "http://127.0.0.1:$collector_port/metrics" | awk '/^plumb_collector_appended_total / { print $2 }')
-  note "collector peak RSS ${rss_mb} MB; events appended to Redis: $appended"
+  # Redis's own CPU per event over every collector run (it idles through nginx's): the share of
+  # the one Redis that all collectors append to.
+  redis_us=$(awk -v t=$(($(cpu_ticks "$(redis_pid "$TEST_DIR/redis")") - redis_ticks)) \
+    -v hz="$(getconf CLK_TCK)" -v n="$appended" 'BEGIN { printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  note "collector peak RSS ${rss_mb} MB; events appended to Redis: $appended, Redis CPU ${redis_us} us per event"
   kill "$pid" "$nginx_pid" 2>/dev/null || true
   wait "$pid" "$nginx_pid" 2>/dev/null || true
 
@@ -151,6 +156,7 @@ LUA
   bench_line collector_p50_at_peak "$(median "${collector_p50[@]}")" ms 0 "info"
   bench_line collector_p99_at_half_peak "${half_result[2]}" ms 0 "<=10ms"
   bench_line collector_peak_rss "$rss_mb" MB 0 "<=64MB"
+  bench_line redis_cpu_per_event "$redis_us" us 0 "info"
 }
 
 # ---------------------------------------------------------------------------------------------
