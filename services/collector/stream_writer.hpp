@@ -2,8 +2,8 @@
 // The collector's fast path to the Redis stream: XADDs pipelined on the HTTP I/O threads' own
 // event loop (redis::async_pipeline), so a hit needs no hand-off to another thread while Redis is
 // healthy. The hits of one turn of the event loop go in one stream entry (up to
-// queue::max_events_per_entry events): Redis, which every collector shares, spends a quarter of
-// the CPU per event on an entry of twenty that it spends on twenty entries. Everything else stays
+// queue::max_events_per_entry events): Redis, which every collector shares, runs one XADD instead
+// of one per event, and workers read and acknowledge one entry. Everything else stays
 // with the publisher thread: when the pipeline is not connected, Redis refused a command or sits
 // above its memory watermark, hits go to the publisher (which appends them with its own connection
 // or spools them); when the pipeline fails mid-batch, or at shutdown, exactly the entries Redis did

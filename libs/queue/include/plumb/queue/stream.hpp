@@ -26,9 +26,9 @@ std::string serialize(const events::event& e);
 std::optional<events::fields> deserialize(std::string_view record);
 
 // A stream entry's one field (proto/stream/README.md): the serialised fields of one or more events,
-// back to back. Redis's cost is per entry and per field, not per byte, and Redis's CPU is what
-// every collector shares: the collector packs the events of one turn of its event loop into one
-// entry, up to max_events_per_entry.
+// back to back. Executing an XADD costs Redis per entry and per field more than per byte, and
+// Redis's CPU is what every collector shares: the collector packs the events of one turn of its
+// event loop into one entry, up to max_events_per_entry.
 inline constexpr std::string_view entry_field = "e";
 inline constexpr std::size_t max_events_per_entry = 32;
 
