@@ -2,6 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <iterator>
+#include <utility>
 
 #include "hit_request.hpp"
 
@@ -70,97 +72,95 @@ bool stream_writer::submit(std::vector<std::string> records, publisher::completi
   if (unconfirmed_events_.load() + records.size() > options_.capacity) {
     return false;
   }
-  std::vector<staged_hit> full_entry;
+  staged_entry full;
   {
     const std::lock_guard lock(staged_mutex_);
-    if (staged_events_ + records.size() > queue::max_events_per_entry) {
-      full_entry = take_staged_locked();
+    if (staged_.records.size() + records.size() > queue::max_events_per_entry) {
+      full = take_staged_locked();
     }
-    staged_events_ += records.size();
     unconfirmed_events_ += records.size();
-    staged_.push_back({std::move(records), std::move(done)});
+    staged_.hits.emplace_back(records.size(), std::move(done));
+    std::move(records.begin(), records.end(), std::back_inserter(staged_.records));
     if (!flush_posted_) {
       // Behind the handlers that are ready now: the hits they take share the entry.
       flush_posted_ = true;
       boost::asio::post(*ioc_, [this] { flush_staged(); });
     }
   }
-  send(std::move(full_entry));
+  send(std::move(full));
   return true;
 }
 
 void stream_writer::flush_staged() {
-  auto hits = [this] {
+  auto entry = [this] {
     const std::lock_guard lock(staged_mutex_);
     flush_posted_ = false;
     return take_staged_locked();
   }();
-  send(std::move(hits));
+  send(std::move(entry));
 }
 
-std::vector<stream_writer::staged_hit> stream_writer::take_staged_locked() {
-  staged_events_ = 0;
+stream_writer::staged_entry stream_writer::take_staged_locked() {
   return std::exchange(staged_, {});
 }
 
-void stream_writer::send(std::vector<staged_hit> hits) {
-  if (hits.empty()) {
+void stream_writer::send(staged_entry entry) {
+  if (entry.records.empty()) {
     return;
-  }
-  std::vector<std::string> records;
-  for (const auto& hit : hits) {
-    records.insert(records.end(), hit.records.begin(), hit.records.end());
   }
   std::string protocol;
-  if (pipeline_ == nullptr || !xadd_.encode_entry(protocol, records)) {
+  if (pipeline_ == nullptr || !xadd_.encode_entry(protocol, entry.records)) {
     // Detached meanwhile; or a malformed record, which cannot happen with queue::serialize (the
     // publisher reports it, and spools the entry).
-    hand_over(hits, "not sent", false);
+    hand_over(entry, "not sent", false);
     return;
   }
-  append_metrics_.batch.observe(static_cast<double>(records.size()));
+  append_metrics_.batch.observe(static_cast<double>(entry.records.size()));
   pipeline_->submit(std::move(protocol), 1,
-                    [this, hits = std::move(hits), events = records.size()](
-                        std::span<const redis::reply> replies, std::string_view failure) mutable {
-                      if (!replies.empty() && !replies[0].is_error()) {
-                        unconfirmed_events_ -= events;
-                        append_metrics_.appended.inc(events);
-                        for (auto& hit : hits) {
-                          hit.done(true);
-                        }
-                        return;
-                      }
-                      if (!replies.empty()) {
-                        // Redis refused the XADD (typically OOM): stop sending it more until the
-                        // retry interval has passed; meanwhile the publisher decides (it spools
-                        // while Redis keeps refusing).
-                        bypass_until_.store(
-                            (steady::now() + options_.retry_interval).time_since_epoch().count(),
-                            std::memory_order_relaxed);
-                      }
-                      // An XADD without a reply may have run; one Redis refused did not.
-                      hand_over(hits, replies.empty() ? failure : replies[0].str, replies.empty());
+                    [this, entry = std::move(entry)](std::span<const redis::reply> replies,
+                                                     std::string_view failure) mutable {
+                      finish(entry, replies, failure);
                     });
 }
 
-void stream_writer::hand_over(std::vector<staged_hit>& hits, std::string_view why,
-                              bool maybe_appended) {
-  std::size_t events = 0;
-  for (const auto& hit : hits) {
-    events += hit.records.size();
-  }
-  if (events == 0) {
+void stream_writer::finish(staged_entry& entry, std::span<const redis::reply> replies,
+                           std::string_view failure) {
+  if (!replies.empty() && !replies[0].is_error()) {
+    unconfirmed_events_ -= entry.records.size();
+    append_metrics_.appended.inc(entry.records.size());
+    for (auto& [events, done] : entry.hits) {
+      done(true);
+    }
     return;
   }
-  unconfirmed_events_ -= events;
+  if (!replies.empty()) {
+    // Redis refused the XADD (typically OOM): stop sending it more until the retry interval has
+    // passed; meanwhile the publisher decides (it spools while Redis keeps refusing).
+    bypass_until_.store((steady::now() + options_.retry_interval).time_since_epoch().count(),
+                        std::memory_order_relaxed);
+  }
+  // An XADD without a reply may have run; one Redis refused did not.
+  hand_over(entry, replies.empty() ? failure : replies[0].str, replies.empty());
+}
+
+void stream_writer::hand_over(staged_entry& entry, std::string_view why, bool maybe_appended) {
+  if (entry.records.empty()) {
+    return;
+  }
+  unconfirmed_events_ -= entry.records.size();
   log_.rate_limited(log::level::warn, "redis-pipeline", std::chrono::seconds(10),
                     "redis pipeline did not confirm events; the publisher stores them",
-                    {{"error", std::string(why)}, {"events", events}});
-  handed_over_.inc(events);
+                    {{"error", std::string(why)}, {"events", entry.records.size()}});
+  handed_over_.inc(entry.records.size());
   // Each hit is answered by whoever stores its events.
-  for (auto& hit : hits) {
-    if (!fallback_.submit(std::move(hit.records), hit.done, maybe_appended)) {
-      hit.done(false);
+  auto next = entry.records.begin();
+  for (auto& [events, done] : entry.hits) {
+    std::vector<std::string> records(
+        std::make_move_iterator(next),
+        std::make_move_iterator(next + static_cast<std::ptrdiff_t>(events)));
+    next += static_cast<std::ptrdiff_t>(events);
+    if (!fallback_.submit(std::move(records), done, maybe_appended)) {
+      done(false);
     }
   }
 }

@@ -70,20 +70,23 @@ class stream_writer {
   bool pipeline_ready() const { return pipeline_ != nullptr && pipeline_->ready(); }
 
  private:
-  struct staged_hit {
+  // Hits whose events go in one entry: the events in order, and per hit how many and its
+  // completion.
+  struct staged_entry {
     std::vector<std::string> records;
-    publisher::completion done;
+    std::vector<std::pair<std::size_t, publisher::completion>> hits;
   };
   bool redis_refused_recently() const;
   // Sends what the turn of the event loop staged (posted by the turn's first hit).
   void flush_staged();
-  // The staged hits, leaving none. With staged_mutex_ held.
-  std::vector<staged_hit> take_staged_locked();
-  // One XADD for the hits' events: `done(true)` for each hit once Redis confirmed it, otherwise
-  // the hits go to hand_over().
-  void send(std::vector<staged_hit> hits);
+  // The staged entry, leaving none. With staged_mutex_ held.
+  staged_entry take_staged_locked();
+  // One XADD for the entry; finish() when Redis answers.
+  void send(staged_entry entry);
+  // `done(true)` for each hit once Redis confirmed the entry, otherwise hand_over().
+  void finish(staged_entry& entry, std::span<const redis::reply> replies, std::string_view failure);
   // Gives the hits' events to the publisher, which answers the hits once it has stored them.
-  void hand_over(std::vector<staged_hit>& hits, std::string_view why, bool maybe_appended);
+  void hand_over(staged_entry& entry, std::string_view why, bool maybe_appended);
 
   publisher& fallback_;
   stream_writer_options options_;
@@ -93,8 +96,7 @@ class stream_writer {
   std::unique_ptr<redis::async_pipeline> pipeline_;
   // Hits taken in this turn of the event loop, sent by a flush posted behind them.
   std::mutex staged_mutex_;
-  std::vector<staged_hit> staged_;
-  std::size_t staged_events_ = 0;
+  staged_entry staged_;
   bool flush_posted_ = false;
   // Events staged or sent and not yet confirmed (bounded by options_.capacity).
   std::atomic<std::size_t> unconfirmed_events_{0};
